@@ -1,0 +1,112 @@
+"""The ASGI application, built as data by `create_app(settings)`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from gateway import cache, migrations, probes, rest, services, statements
+from gateway.db import Database
+from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
+from gateway.graphql.endpoint import GraphQLEndpoint
+from gateway.graphql.schema import build_schema
+from gateway.middleware.context import RequestContextMiddleware
+from gateway.responses import problem_response
+from gateway.settings import Settings
+from gateway.types import Resources
+
+log = logging.getLogger("gateway.app")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The whole gateway for `settings`; opens nothing until the lifespan starts."""
+    registry = statements.load(settings.sql_dir / "queries")
+    statements.require(registry, (*services.STATEMENTS, *migrations.STATEMENTS))
+    schema = build_schema(settings.schema_path)
+    graphql = GraphQLEndpoint(
+        schema, introspection=not settings.production, explorer=not settings.production
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        if settings.database_url is None:
+            raise RuntimeError(
+                "DATABASE_URL is not set: run `gateway serve`, which starts the embedded "
+                "PostgreSQL, or point DATABASE_URL at a server"
+            )
+        db = Database(
+            settings.database_url,
+            registry,
+            min_size=settings.db_pool_min_size,
+            max_size=settings.db_pool_max_size,
+            pool_timeout=settings.db_pool_timeout,
+            statement_timeout=settings.db_statement_timeout,
+        )
+        await db.connect()
+        store = cache.connect(settings.redis_url, timeout=settings.redis_timeout)
+        try:
+            await _check_schema(db, settings)
+            log.info(
+                "gateway ready",
+                extra={"env": settings.env, "cache": store.kind, "embedded": settings.embedded},
+            )
+            yield {"resources": Resources(settings=settings, db=db, cache=store)}
+        finally:
+            await store.close()
+            await db.disconnect()
+
+    return Starlette(
+        routes=[
+            Mount("/api/v1", routes=rest.ROUTES),
+            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            Route("/livez", probes.livez, methods=["GET"]),
+            Route("/readyz", probes.readyz, methods=["GET"]),
+        ],
+        middleware=[Middleware(RequestContextMiddleware)],
+        exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+
+
+def app_from_env() -> Starlette:
+    """The uvicorn factory: `uvicorn --factory gateway.app:app_from_env`."""
+    return create_app(Settings.from_env())
+
+
+async def _check_schema(db: Database, settings: Settings) -> None:
+    """Refuse to serve a database whose migrations lag the code; check every statement."""
+    try:
+        pending = await migrations.pending(db, settings.sql_dir / "migrations")
+    except DBUnavailable:
+        log.warning("database unreachable at start-up; serving 503 until it is back")
+        return
+    if pending:
+        names = ", ".join(m.name for m in pending)
+        raise RuntimeError(f"the database lacks migrations {names}: run `gateway migrate`")
+    await db.check_statements()
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return problem_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return problem_response(MethodNotAllowed([m.strip() for m in allowed.split(",") if m]))
+    if exc.status_code == 404:
+        return problem_response(NotFound(f"Nothing lives at {request.url.path}."))
+    error = GatewayError(exc.detail)
+    error.status = exc.status_code
+    return problem_response(error)

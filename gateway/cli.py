@@ -1,0 +1,141 @@
+"""The `gateway` command line: serve, migrate, seed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from gateway import logs
+from gateway.settings import Settings, SettingsError
+
+log = logging.getLogger("gateway.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        parser.exit(2, f"gateway: {exc}\n")
+    logs.configure(settings.log_level)
+    try:
+        result: int = args.run(settings, args)
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gateway", description="A hybrid REST + GraphQL gateway over PostgreSQL and Redis."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", help="address to bind (default GATEWAY_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default GATEWAY_PORT or 8000)")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (default GATEWAY_WORKERS or 1)"
+    )
+    serve.add_argument(
+        "--no-seed",
+        action="store_true",
+        help="embedded mode: do not load demo data into an empty database",
+    )
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate.add_argument("--check", action="store_true", help="only report pending migrations")
+    migrate.set_defaults(run=_migrate)
+
+    seed = commands.add_parser("seed", help="load deterministic demo data")
+    seed.add_argument(
+        "--scale", default="small", help="small (default), bench, or a number of products"
+    )
+    seed.add_argument("--reset", action="store_true", help="replace the data already there")
+    seed.add_argument("--seed", type=int, default=None, help="random seed (default fixed)")
+    seed.set_defaults(run=_seed)
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.servers import Servers
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    workers = args.workers or settings.workers
+    _exit_cleanly_on_signals()
+    with Servers(settings) as servers:
+        settings = servers.settings
+        asyncio.run(servers.prepare(seed_demo=not args.no_seed))
+        # Worker processes read settings from the environment: hand them the live URLs.
+        os.environ["DATABASE_URL"] = settings.database_url or ""
+        if settings.redis_url:
+            os.environ["REDIS_URL"] = settings.redis_url
+        log.info("serving on http://%s:%d", host, port, extra={"workers": workers})
+        uvicorn.run(
+            "gateway.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            timeout_graceful_shutdown=30,
+            access_log=False,
+            log_config=None,
+        )
+    return 0
+
+
+class _Stopped(SystemExit):
+    """Raised by our signal handler so `with` blocks unwind and embedded servers stop."""
+
+
+def _exit_cleanly_on_signals() -> None:
+    """Turn SIGTERM/SIGINT into an exception instead of death by signal.
+
+    uvicorn shuts down gracefully on these signals and then re-raises the signal it
+    caught, with the handlers that were installed before it started. Under the default
+    SIGTERM disposition that kills the process before our `finally` blocks run, leaving
+    the embedded PostgreSQL and Redis orphaned; with this handler the re-raised signal
+    becomes an orderly exit.
+    """
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Stopped(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.servers import Servers
+
+    with Servers(settings) as servers:
+        return asyncio.run(servers.migrate(check_only=args.check))
+
+
+def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.seed import Scale, SeedError
+    from gateway.servers import Servers
+
+    try:
+        scale = Scale.parse(args.scale)
+    except ValueError as exc:
+        print(f"gateway seed: {exc}", file=sys.stderr)
+        return 2
+    with Servers(settings) as servers:
+        try:
+            return asyncio.run(servers.seed(scale, reset=args.reset, rng_seed=args.seed))
+        except SeedError as exc:
+            print(f"gateway seed: {exc}", file=sys.stderr)
+            return 1

@@ -1,0 +1,275 @@
+"""The data layer: the only module that imports the database driver.
+
+`databases` (with asyncpg) owns the pool's lifecycle and hands out connections; every
+statement then runs on the raw asyncpg connection with SQL compiled once at load time
+(`gateway.statements`), which keeps SQLAlchemy's per-call compile step off the hot path.
+Driver exceptions become the gateway's own errors here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any, cast
+
+import asyncpg
+import databases
+
+from gateway import telemetry
+from gateway.errors import DBUnavailable, PoolExhausted, QueryTimeout
+from gateway.statements import Statement, StatementError
+
+log = logging.getLogger("gateway.db")
+
+Row = Mapping[str, Any]
+
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    ConnectionError,
+)
+
+# The connection pinned to this task by `session()` or `transaction()`; statements run on it.
+_pinned: ContextVar[Any | None] = ContextVar("gateway_db_pinned", default=None)
+_in_transaction: ContextVar[bool] = ContextVar("gateway_db_in_tx", default=False)
+
+
+class ConstraintViolation(Exception):
+    """A write broke a constraint; services turn this into a user-facing error.
+
+    `kind` is unique / foreign_key / check / not_null / exclusion; `constraint` is the
+    constraint's name, for the service to recognise, never to show to a client.
+    """
+
+    def __init__(self, kind: str, constraint: str | None) -> None:
+        self.kind = kind
+        self.constraint = constraint
+        super().__init__(f"{kind} violation on {constraint}")
+
+
+_VIOLATIONS: dict[type[BaseException], str] = {
+    asyncpg.exceptions.UniqueViolationError: "unique",
+    asyncpg.exceptions.ForeignKeyViolationError: "foreign_key",
+    asyncpg.exceptions.CheckViolationError: "check",
+    asyncpg.exceptions.NotNullViolationError: "not_null",
+    asyncpg.exceptions.ExclusionViolationError: "exclusion",
+}
+
+
+class Database:
+    """A pool plus the named statements; execute / fetch by statement name only."""
+
+    def __init__(
+        self,
+        url: str,
+        statements: Mapping[str, Statement],
+        *,
+        min_size: int = 2,
+        max_size: int = 10,
+        pool_timeout: float = 2.0,
+        statement_timeout: float = 5.0,
+        application_name: str = "gateway",
+    ) -> None:
+        self.url = url
+        self.statements = statements
+        self._pool_timeout = pool_timeout
+        self._min_size = min(min_size, max_size)
+        self._max_size = max_size
+        self._options: dict[str, Any] = {
+            "server_settings": {
+                "statement_timeout": str(int(statement_timeout * 1000)),
+                "idle_in_transaction_session_timeout": str(int(statement_timeout * 2000)),
+                "application_name": application_name,
+            },
+            # A client-side backstop in case the server never answers the cancel.
+            "command_timeout": statement_timeout + 1.0,
+        }
+        self._db: databases.Database | None = None
+
+    async def connect(self) -> None:
+        """Open the pool; when PostgreSQL is down, open it empty so the app still starts."""
+        db = databases.Database(
+            self.url, min_size=self._min_size, max_size=self._max_size, **self._options
+        )
+        try:
+            await db.connect()
+        except _CONNECTION_ERRORS as exc:
+            log.warning("database unreachable at start-up (%s); will connect on demand", exc)
+            db = databases.Database(self.url, min_size=0, max_size=self._max_size, **self._options)
+            await db.connect()
+        self._db = db
+
+    async def disconnect(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.disconnect()
+
+    @property
+    def pool_in_use(self) -> int:
+        """Connections currently checked out of the pool."""
+        pool = getattr(getattr(self._db, "_backend", None), "_pool", None)
+        if pool is None:
+            return 0
+        return int(pool.get_size() - pool.get_idle_size())
+
+    def statement(self, name: str) -> Statement:
+        try:
+            return self.statements[name]
+        except KeyError:
+            raise StatementError(f"unknown statement {name!r}") from None
+
+    async def check_statements(self) -> None:
+        """Prepare every statement against the live schema; StatementError names a bad one."""
+        async with self._connection() as conn:
+            for statement in self.statements.values():
+                try:
+                    await conn.prepare(statement.sql)
+                except asyncpg.exceptions.PostgresError as exc:
+                    raise StatementError(f"{statement.name}: {exc}") from None
+
+    async def fetch_all(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """All rows of the named statement."""
+        return cast(list[Row], await self._run(name, params, "fetch"))
+
+    async def fetch_one(self, name: str, params: Mapping[str, Any] | None = None) -> Row | None:
+        """The first row of the named statement, or None."""
+        return cast(Row | None, await self._run(name, params, "fetchrow"))
+
+    async def fetch_val(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The first column of the first row, or None."""
+        return await self._run(name, params, "fetchval")
+
+    async def execute(self, name: str, params: Mapping[str, Any] | None = None) -> str:
+        """Run the named statement for its effect; returns the command tag."""
+        return cast(str, await self._run(name, params, "execute"))
+
+    async def copy_records(
+        self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+    ) -> int:
+        """Bulk-load rows with COPY (seed and imports); returns the number of rows."""
+        rows = list(records)
+        async with self._connection() as conn:
+            started = time.perf_counter()
+            try:
+                await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+            except Exception as exc:
+                raise _translate(exc) from exc
+            finally:
+                _count(f"COPY {table}", time.perf_counter() - started)
+        return len(rows)
+
+    async def run_script(self, sql: str) -> None:
+        """Run a multi-statement script (migrations); inside the open transaction if any."""
+        async with self._connection() as conn:
+            started = time.perf_counter()
+            try:
+                await conn.execute(sql)
+            except Exception as exc:
+                raise _translate(exc) from exc
+            finally:
+                _count("script", time.perf_counter() - started)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Run the statements of this block in one transaction on one connection.
+
+        Do not spawn tasks inside the block: they would share the connection.
+        """
+        if _in_transaction.get():
+            raise RuntimeError("nested transactions are not supported")
+        async with self._connection() as conn:
+            tx = conn.transaction()
+            try:
+                await tx.start()
+            except Exception as exc:
+                raise _translate(exc) from exc
+            pinned, flagged = _pinned.set(conn), _in_transaction.set(True)
+            try:
+                yield
+            except BaseException:
+                try:
+                    await tx.rollback()
+                except _CONNECTION_ERRORS:
+                    log.warning("rollback failed: connection lost")
+                raise
+            else:
+                try:
+                    await tx.commit()
+                except Exception as exc:
+                    raise _translate(exc) from exc
+            finally:
+                _in_transaction.reset(flagged)
+                _pinned.reset(pinned)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """Pin one connection to this block (advisory locks span its transactions)."""
+        async with self._connection() as conn:
+            token = _pinned.set(conn)
+            try:
+                yield
+            finally:
+                _pinned.reset(token)
+
+    async def _run(self, name: str, params: Mapping[str, Any] | None, method: str) -> Any:
+        statement = self.statement(name)
+        args = statement.args(params)
+        async with self._connection() as conn:
+            started = time.perf_counter()
+            try:
+                return await getattr(conn, method)(statement.sql, *args)
+            except Exception as exc:
+                raise _translate(exc) from exc
+            finally:
+                _count(name, time.perf_counter() - started)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        pinned = _pinned.get()
+        if pinned is not None:
+            yield pinned
+            return
+        if self._db is None:
+            raise DBUnavailable("The database pool is not open.")
+        handle = self._db.connection()
+        try:
+            async with asyncio.timeout(self._pool_timeout):
+                await handle.__aenter__()
+        except TimeoutError:
+            raise PoolExhausted() from None
+        except _CONNECTION_ERRORS as exc:
+            log.warning("cannot connect to the database: %s", exc)
+            raise DBUnavailable() from exc
+        try:
+            yield handle.raw_connection
+        finally:
+            await handle.__aexit__(None, None, None)
+
+
+def _count(name: str, seconds: float) -> None:
+    stats = telemetry.current()
+    if stats is not None:
+        stats.queries += 1
+        stats.db_seconds += seconds
+        stats.statements.append(name)
+
+
+def _translate(exc: BaseException) -> BaseException:
+    """Map a driver exception to the gateway's vocabulary; unknown ones pass through."""
+    for kind_cls, kind in _VIOLATIONS.items():
+        if isinstance(exc, kind_cls):
+            return ConstraintViolation(kind, getattr(exc, "constraint_name", None))
+    if isinstance(exc, asyncpg.exceptions.QueryCanceledError | TimeoutError):
+        return QueryTimeout()
+    if isinstance(exc, _CONNECTION_ERRORS):
+        log.warning("database connection failed: %s", exc)
+        return DBUnavailable()
+    return exc

@@ -1,0 +1,125 @@
+"""The /graphql HTTP endpoint: JSON POST in, orjson out, status codes that mean something."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from ariadne import graphql
+from ariadne.explorer import ExplorerGraphiQL
+from graphql import GraphQLSchema
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from gateway import telemetry
+from gateway.errors import (
+    DBUnavailable,
+    GatewayError,
+    InvalidJSON,
+    MethodNotAllowed,
+    PoolExhausted,
+    QueryTimeout,
+    UnsupportedMediaType,
+)
+from gateway.graphql.context import Context
+from gateway.graphql.errors import codes, format_error
+from gateway.types import Resources
+
+# Ariadne logs every error with a traceback, expected ones (NOT_FOUND, validation) included.
+# Our error formatter logs the unexpected ones with the request id, so silence the engine's.
+_ENGINE_LOG = logging.getLogger("gateway.graphql.engine")
+_ENGINE_LOG.setLevel(logging.CRITICAL)
+
+_INFRASTRUCTURE = {
+    DBUnavailable.code: DBUnavailable,
+    PoolExhausted.code: PoolExhausted,
+    QueryTimeout.code: QueryTimeout,
+}
+
+
+class GraphQLEndpoint:
+    """Executes GraphQL documents posted as application/json."""
+
+    def __init__(self, schema: GraphQLSchema, *, introspection: bool, explorer: bool) -> None:
+        self.schema = schema
+        self.introspection = introspection
+        self.explorer = ExplorerGraphiQL(title="Gateway GraphiQL") if explorer else None
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            if request.method == "GET":
+                return self._get(request)
+            if request.method != "POST":
+                raise MethodNotAllowed(["GET", "POST"] if self.explorer else ["POST"])
+            data = await _json_body(request)
+        except GatewayError as error:
+            return error_response(error)
+        resources: Resources = request.state.resources
+        stats = telemetry.current()
+        if stats is not None and isinstance(data, dict):
+            name = data.get("operationName")
+            stats.operation = name if isinstance(name, str) else None
+        _, result = await graphql(
+            self.schema,
+            data,
+            context_value=Context(resources),
+            introspection=self.introspection,
+            error_formatter=format_error,
+            logger=_ENGINE_LOG,
+            debug=False,
+        )
+        return _result_response(result)
+
+    def _get(self, request: Request) -> Response:
+        if self.explorer is not None and not request.query_params:
+            return HTMLResponse(self.explorer.html(request))
+        raise MethodNotAllowed(["GET", "POST"] if self.explorer else ["POST"])
+
+
+async def _json_body(request: Request) -> Any:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType("GraphQL requests must be POSTed as application/json.")
+    body = await request.body()
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidJSON("The request body is not valid JSON.") from None
+
+
+def _result_response(result: dict[str, Any]) -> Response:
+    """200 when there is data; 400 when the document was refused; 503/504 when a backend failed."""
+    status, headers = 200, {}
+    if result.get("data") is None or all(v is None for v in result["data"].values()):
+        found = [c for c in codes(result) if c in _INFRASTRUCTURE]
+        if found:
+            error = _INFRASTRUCTURE[found[0]]()
+            status = error.status
+            if error.retry_after is not None:
+                headers["Retry-After"] = str(error.retry_after)
+        elif "data" not in result:
+            status = 400
+    return Response(orjson.dumps(result), status, headers, media_type="application/json")
+
+
+def error_response(error: GatewayError) -> Response:
+    """A transport-level refusal in the GraphQL response shape, with the matching status."""
+    stats = telemetry.current()
+    body = {
+        "errors": [
+            {
+                "message": error.detail,
+                "extensions": {
+                    "code": error.code,
+                    "request_id": stats.request_id if stats else None,
+                },
+            }
+        ]
+    }
+    headers = {}
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return Response(orjson.dumps(body), error.status, headers, media_type="application/json")

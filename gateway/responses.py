@@ -1,0 +1,55 @@
+"""HTTP responses both styles use: orjson bodies and RFC 9457 problem documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from gateway import telemetry
+from gateway.errors import GatewayError, MethodNotAllowed, ValidationFailed
+
+PROBLEM_TYPE_BASE = "https://gateway.example/problems/"
+
+
+class JSONResponse(Response):
+    """A JSON response serialized with orjson (datetimes as RFC 3339)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def problem_body(error: GatewayError) -> dict[str, Any]:
+    """The problem+json document for `error`; never a stack trace or SQL."""
+    stats = telemetry.current()
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + error.code.lower().replace("_", "-"),
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        "request_id": stats.request_id if stats else None,
+    }
+    if isinstance(error, ValidationFailed):
+        body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+    return body
+
+
+def problem_response(error: GatewayError) -> Response:
+    """An `application/problem+json` response for `error`, with its protocol headers."""
+    headers: dict[str, str] = {"Cache-Control": "no-store"}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="gateway"'
+    return Response(
+        orjson.dumps(problem_body(error)),
+        status_code=error.status,
+        headers=headers,
+        media_type="application/problem+json",
+    )

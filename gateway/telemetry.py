@@ -1,0 +1,55 @@
+"""Per-request counters (SQL statements, database time, cache outcomes) carried in a contextvar."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class RequestStats:
+    """What one request cost; filled by the data layer and the cache, read by middleware.
+
+    The object is mutable and shared by reference, so tasks spawned inside the request
+    (GraphQL resolves list items concurrently) add to the same counters.
+    """
+
+    request_id: str = ""
+    operation: str | None = None
+    queries: int = 0
+    db_seconds: float = 0.0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    cache_bypasses: int = 0
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def cache_outcome(self) -> str | None:
+        """HIT, MISS, BYPASS, MIXED, or None when the request never asked the cache."""
+        kinds = [
+            name
+            for name, n in (
+                ("HIT", self.cache_hits),
+                ("MISS", self.cache_misses),
+                ("BYPASS", self.cache_bypasses),
+            )
+            if n
+        ]
+        if not kinds:
+            return None
+        return kinds[0] if len(kinds) == 1 else "MIXED"
+
+
+_current: ContextVar[RequestStats | None] = ContextVar("gateway_request_stats", default=None)
+
+
+def begin(request_id: str) -> RequestStats:
+    """Start counting for the current request and return the counters."""
+    stats = RequestStats(request_id=request_id)
+    _current.set(stats)
+    return stats
+
+
+def current() -> RequestStats | None:
+    """The counters of the request being served, or None outside a request."""
+    return _current.get()

@@ -1,0 +1,3 @@
+-- name: ping
+-- Prove the database answers (readiness).
+SELECT 1

@@ -1,0 +1,209 @@
+"""Shared fixtures: real PostgreSQL and Redis (embedded, or DATABASE_URL/REDIS_URL), isolated.
+
+Each test module gets its own database cloned from a migrated template, and each test
+its own Redis key prefix, so tests never see each other's rows or cache entries and
+never touch a database they did not create.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from gateway import statements
+from gateway.app import create_app
+from gateway.db import Database
+from gateway.embedded import EmbeddedPostgres, EmbeddedRedis
+from gateway.migrations import migrate
+from gateway.settings import PROJECT_ROOT, Settings
+
+FAST_PG = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL on a real PostgreSQL server where tests may create their own databases."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    # Not tmp_path: pytest's base folder is mode 700, which the unprivileged PostgreSQL
+    # (run as uid 65534 when we are root) could not enter.
+    folder = Path(tempfile.mkdtemp(prefix="gateway-test-pg-"))
+    folder.chmod(0o755)
+    server = EmbeddedPostgres(folder, options=FAST_PG)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server (REDIS_URL, else an embedded one for this test session)."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def admin_sql(admin_url: str, sql: str) -> None:
+    """Run a statement that must not be in a transaction (CREATE/DROP DATABASE)."""
+
+    async def run() -> None:
+        db = Database(admin_url, {}, min_size=0, max_size=1)
+        await db.connect()
+        try:
+            await db.run_script(sql)
+        finally:
+            await db.disconnect()
+
+    asyncio.run(run())
+
+
+def create_database(admin_url: str, template: str | None = None) -> str:
+    name = f"gwtest_{uuid.uuid4().hex[:12]}"
+    admin_sql(
+        admin_url, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    )
+    return name
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+STATEMENTS = statements.load(PROJECT_ROOT / "sql" / "queries")
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_admin_url: str) -> Iterator[str]:
+    """A database with every migration applied, cloned by each test module."""
+    name = create_database(pg_admin_url)
+
+    async def run() -> None:
+        db = Database(with_database(pg_admin_url, name), STATEMENTS, min_size=0, max_size=1)
+        await db.connect()
+        try:
+            await migrate(db, PROJECT_ROOT / "sql" / "migrations")
+        finally:
+            await db.disconnect()
+
+    try:
+        asyncio.run(run())
+        yield name
+    finally:
+        drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(scope="module")
+def database_url(pg_admin_url: str, template_database: str) -> Iterator[str]:
+    """A migrated database of this test module's own."""
+    name = create_database(pg_admin_url, template_database)
+    try:
+        yield with_database(pg_admin_url, name)
+    finally:
+        drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def fresh_database_url(pg_admin_url: str, template_database: str) -> Iterator[str]:
+    """A migrated database of this test's own, for tests that need an empty one."""
+    name = create_database(pg_admin_url, template_database)
+    try:
+        yield with_database(pg_admin_url, name)
+    finally:
+        drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def empty_database_url(pg_admin_url: str) -> Iterator[str]:
+    """A database with no migrations applied."""
+    name = create_database(pg_admin_url)
+    try:
+        yield with_database(pg_admin_url, name)
+    finally:
+        drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The module's database, connected through the data layer."""
+    database = Database(database_url, STATEMENTS, min_size=0, max_size=5)
+    await database.connect()
+    try:
+        yield database
+    finally:
+        await database.disconnect()
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str) -> Settings:
+    """Settings for an app on this module's database and a per-test cache namespace."""
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
+        db_pool_min_size=0,
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to a fully started app (lifespan included)."""
+    async with app_client(settings) as http:
+        yield http
+
+
+class app_client:
+    """`async with app_client(settings) as http:` runs the app's lifespan around a client."""
+
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
+        self.settings = replace(settings, **overrides) if overrides else settings
+        self._stack: list[Any] = []
+
+    async def __aenter__(self) -> httpx.AsyncClient:
+        app = create_app(self.settings)
+        manager = LifespanManager(app)
+        await manager.__aenter__()
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        )
+        self._stack = [manager, http]
+        return http
+
+    async def __aexit__(self, *exc: object) -> None:
+        manager, http = self._stack
+        await http.aclose()
+        await manager.__aexit__(None, None, None)
+
+
+def sql_dir() -> Path:
+    return PROJECT_ROOT / "sql"

@@ -1,0 +1,164 @@
+"""The command line as a user runs it: serve on the embedded default, migrate, seed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.settings import PROJECT_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def run_cli(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT,
+    )
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    # Not tmp_path: the unprivileged PostgreSQL must be able to enter it when we are root.
+    folder = Path(tempfile.mkdtemp(prefix="gateway-cli-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class Served:
+    """`gateway serve` in a subprocess, waited on until ready."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"gateway exited early:\n{self.output()}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.proc.kill()
+        raise AssertionError(f"gateway never became ready:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=40)
+        finally:
+            self.log.close()
+        return code
+
+
+@pytest.mark.slow
+def test_serve_runs_on_the_embedded_default_and_reuses_its_data(data_dir: Path) -> None:
+    env = base_env(GATEWAY_DATA_DIR=str(data_dir))
+    served = Served(env, free_port())
+    try:
+        ready = httpx.get(served.url + "/readyz").json()
+        assert ready["status"] == "ok" and ready["cache"]["kind"] == "redis"
+        listing = httpx.get(served.url + "/api/v1/products?limit=5")
+        assert listing.status_code == 200
+        first = listing.json()["data"]
+        assert len(first) == 5 and first[0]["id"] == 1
+        graph = httpx.post(
+            served.url + "/graphql",
+            json={"query": "{ products(first: 2) { totalCount edges { node { name } } } }"},
+        )
+        assert graph.status_code == 200
+        assert graph.json()["data"]["products"]["totalCount"] == 200
+        output = served.output()
+        assert "embedded PostgreSQL" in output and "loaded demo data" in output
+    finally:
+        assert served.stop() == 0
+    pg_port = int((data_dir / "postgres" / "port").read_text())
+    assert not port_open(pg_port), "embedded PostgreSQL still running after the gateway stopped"
+    assert not port_open(served.port)
+
+    again = Served(env, free_port())
+    try:
+        # Same data, not seeded a second time.
+        assert httpx.get(again.url + "/api/v1/products?limit=5").json()["data"] == first
+        assert "loaded demo data" not in again.output()
+    finally:
+        assert again.stop() == 0
+
+
+def test_migrate_check_then_migrate(empty_database_url: str) -> None:
+    env = base_env(DATABASE_URL=empty_database_url, REDIS_URL="redis://127.0.0.1:1/0")
+    pending = run_cli("migrate", "--check", env=env)
+    assert pending.returncode == 1
+    assert "pending migration 0001_schema" in pending.stderr
+    assert run_cli("migrate", env=env).returncode == 0
+    assert run_cli("migrate", "--check", env=env).returncode == 0
+
+
+def test_seed_refuses_a_non_empty_database_unless_reset(fresh_database_url: str) -> None:
+    env = base_env(DATABASE_URL=fresh_database_url, REDIS_URL="redis://127.0.0.1:1/0")
+    assert run_cli("seed", env=env).returncode == 0
+    again = run_cli("seed", env=env)
+    assert again.returncode == 1
+    assert "--reset" in again.stderr
+    assert run_cli("seed", "--reset", "--scale", "300", env=env).returncode == 0
+
+
+def test_bad_arguments_and_settings_are_clear(fresh_database_url: str) -> None:
+    env = base_env(DATABASE_URL=fresh_database_url)
+    scale = run_cli("seed", "--scale", "huge", env=env)
+    assert scale.returncode == 2 and "huge" in scale.stderr
+    bad = run_cli("migrate", env={**env, "DB_POOL_TIMEOUT": "soon"})
+    assert bad.returncode == 2
+    assert "DB_POOL_TIMEOUT must be a number of seconds" in bad.stderr
+    unknown = run_cli("frobnicate", env=env)
+    assert unknown.returncode == 2
