@@ -55,10 +55,7 @@ def create_app(settings: Settings) -> Starlette:
         store = cache.connect(settings.redis_url, timeout=settings.redis_timeout)
         try:
             await _check_schema(db, settings)
-            log.info(
-                "gateway ready",
-                extra={"env": settings.env, "cache": store.kind, "embedded": settings.embedded},
-            )
+            log.info("gateway ready", extra={"env": settings.env, "cache": store.kind})
             yield {"resources": Resources(settings=settings, db=db, cache=store)}
         finally:
             await store.close()
