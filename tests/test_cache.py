@@ -1,0 +1,114 @@
+"""The cache client: real Redis with bounded waits and a circuit breaker, and its stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.cache import CacheUnavailable, MemoryCache, RedisCache, connect
+from gateway.embedded import EmbeddedRedis
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def cache(redis_url: str) -> AsyncIterator[RedisCache]:
+    client = RedisCache(redis_url, timeout=0.5)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[EmbeddedRedis]:
+    """A Redis server this test may kill and restart."""
+    folder = Path(tempfile.mkdtemp(prefix="gateway-test-redis-"))
+    server = EmbeddedRedis(folder)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def key() -> str:
+    return f"gwtest:{uuid.uuid4().hex}"
+
+
+async def test_set_get_delete_and_expiry(cache: RedisCache) -> None:
+    k = key()
+    assert await cache.get(k) is None
+    await cache.set(k, b"value", ttl=0.2)
+    assert await cache.get(k) == b"value"
+    await asyncio.sleep(0.3)
+    assert await cache.get(k) is None
+    await cache.set(k, b"v", ttl=10)
+    await cache.delete(k)
+    assert await cache.get(k) is None
+    assert await cache.incr(k) == 1
+    assert await cache.incr(k) == 2
+    await cache.delete(k)
+
+
+async def test_unreachable_redis_fails_fast_then_the_breaker_opens() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = RedisCache(f"redis://127.0.0.1:{port}/0", timeout=0.1)
+    try:
+        for _ in range(3):
+            started = time.monotonic()
+            with pytest.raises(CacheUnavailable):
+                await client.get("k")
+            assert time.monotonic() - started < 0.5
+        assert client.breaker.open
+        with pytest.raises(CacheUnavailable, match="circuit open"):
+            await client.get("k")
+        assert await client.ping() is False
+    finally:
+        await client.close()
+
+
+async def test_comes_back_by_itself_when_redis_returns(own_redis: EmbeddedRedis) -> None:
+    client = RedisCache(own_redis.url, timeout=0.2)
+    client.breaker.cooldown = 0.2
+    try:
+        await client.set("k", b"1", ttl=60)
+        own_redis.kill()
+        for _ in range(3):
+            with pytest.raises(CacheUnavailable):
+                await client.get("k")
+        assert client.breaker.open
+        own_redis.start()
+        await asyncio.sleep(0.3)
+        # The probe after the cool-down succeeds and closes the breaker.
+        assert await client.get("k") is None  # a fresh server: the old entry is gone
+        assert not client.breaker.open
+    finally:
+        await client.close()
+
+
+async def test_memory_cache_has_the_same_behaviour() -> None:
+    cache = MemoryCache(max_entries=3)
+    await cache.set("a", b"1", ttl=0.1)
+    assert await cache.get("a") == b"1"
+    await asyncio.sleep(0.15)
+    assert await cache.get("a") is None
+    for name in "bcde":
+        await cache.set(name, name.encode(), ttl=60)
+    assert await cache.get("b") is None  # the oldest entry made room
+    assert await cache.get("e") == b"e"
+    assert await cache.incr("n") == 1
+    assert await cache.incr("n") == 2
+    assert await cache.ping() is True
+
+
+def test_connect_picks_the_kind() -> None:
+    assert connect(None, timeout=0.1).kind == "memory"
+    assert connect("redis://127.0.0.1:6379/0", timeout=0.1).kind == "redis"
