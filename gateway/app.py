@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,9 +20,14 @@ from gateway.db import Database
 from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
 from gateway.graphql.endpoint import GraphQLEndpoint
 from gateway.graphql.schema import build_schema
+from gateway.middleware.authentication import AuthenticationMiddleware
+from gateway.middleware.bodylimit import BodyLimitMiddleware
 from gateway.middleware.context import RequestContextMiddleware
+from gateway.middleware.ratelimit import RateLimitMiddleware
+from gateway.ratelimit import RateLimiter
 from gateway.responses import problem_response
 from gateway.settings import Settings
+from gateway.tokens import TokenIssuer
 from gateway.types import Resources
 
 log = logging.getLogger("gateway.app")
@@ -29,6 +35,13 @@ log = logging.getLogger("gateway.app")
 
 def create_app(settings: Settings) -> Starlette:
     """The whole gateway for `settings`; opens nothing until the lifespan starts."""
+    settings.check_secrets()
+    tokens = TokenIssuer(
+        _jwt_secret(settings),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=settings.access_token_ttl,
+    )
     registry = statements.load(settings.sql_dir / "queries")
     statements.require(registry, (*services.STATEMENTS, *migrations.STATEMENTS))
     schema = build_schema(settings.schema_path)
@@ -53,10 +66,20 @@ def create_app(settings: Settings) -> Starlette:
         )
         await db.connect()
         store = cache.connect(settings.redis_url, timeout=settings.redis_timeout)
+        limiter = RateLimiter(
+            store,
+            prefix=settings.cache_prefix,
+            general=settings.rate_limit_per_minute,
+            login=settings.login_rate_limit_per_minute,
+        )
         try:
             await _check_schema(db, settings)
             log.info("gateway ready", extra={"env": settings.env, "cache": store.kind})
-            yield {"resources": Resources(settings=settings, db=db, cache=store)}
+            yield {
+                "resources": Resources(
+                    settings=settings, db=db, cache=store, tokens=tokens, limiter=limiter
+                )
+            }
         finally:
             await store.close()
             await db.disconnect()
@@ -68,10 +91,23 @@ def create_app(settings: Settings) -> Starlette:
             Route("/livez", probes.livez, methods=["GET"]),
             Route("/readyz", probes.readyz, methods=["GET"]),
         ],
-        middleware=[Middleware(RequestContextMiddleware)],
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(AuthenticationMiddleware),
+            Middleware(RateLimitMiddleware),
+        ],
         exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
+
+
+def _jwt_secret(settings: Settings) -> str:
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret
+    # Development only (check_secrets refused production): tokens die with this process.
+    log.warning("JWT_SECRET is not set: using a random secret for this process (development)")
+    return secrets.token_urlsafe(48)
 
 
 def app_from_env() -> Starlette:

@@ -11,12 +11,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 log = logging.getLogger("gateway.cache")
+
+
+# A sliding-window counter: the previous window's count, weighted by how much of it still
+# overlaps the sliding window, plus the current window's. Refused hits are not counted, so
+# hammering a closed door does not keep it closed.
+_SLIDING_WINDOW = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+local cost, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local window, elapsed = tonumber(ARGV[3]), tonumber(ARGV[4])
+local weighted = previous * (window - elapsed) / window + current
+if weighted + cost > limit then
+  return {0, math.floor(weighted)}
+end
+redis.call('INCRBY', KEYS[1], cost)
+redis.call('PEXPIRE', KEYS[1], window * 2)
+return {1, math.floor(weighted + cost)}
+"""
 
 
 class CacheUnavailable(Exception):
@@ -32,6 +51,10 @@ class Cache(Protocol):
     async def set(self, key: str, value: bytes, ttl: float) -> None: ...
     async def delete(self, *keys: str) -> None: ...
     async def incr(self, key: str) -> int: ...
+    async def hit(self, key: str, cost: int, limit: int, window: float) -> tuple[bool, int, float]:
+        """Sliding-window counter: (allowed, count in window, seconds until the window turns)."""
+        ...
+
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
 
@@ -91,13 +114,17 @@ class RedisCache:
             retry=None,
             max_connections=max_connections,
         )
+        self._window_script = self._client.register_script(_SLIDING_WINDOW)
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._guarded(lambda: getattr(self._client, name)(*args, **kwargs))
+
+    async def _guarded(self, operation: Callable[[], Awaitable[Any]]) -> Any:
         if not self.breaker.allow():
             raise CacheUnavailable("circuit open")
         try:
             async with asyncio.timeout(self.timeout):
-                result = await getattr(self._client, name)(*args, **kwargs)
+                result = await operation()
         except (RedisError, OSError, TimeoutError) as exc:
             self.breaker.failure()
             raise CacheUnavailable(str(exc) or type(exc).__name__) from None
@@ -117,6 +144,17 @@ class RedisCache:
 
     async def incr(self, key: str) -> int:
         return int(await self._call("incr", key))
+
+    async def hit(self, key: str, cost: int, limit: int, window: float) -> tuple[bool, int, float]:
+        now_ms = int(time.time() * 1000)
+        window_ms = int(window * 1000)
+        index, elapsed = divmod(now_ms, window_ms)
+        # The hash tag keeps both windows of one key in one Redis Cluster slot.
+        keys = [f"{{{key}}}:{index}", f"{{{key}}}:{index - 1}"]
+        args = [cost, limit, window_ms, elapsed]
+        result = await self._guarded(lambda: self._window_script(keys=keys, args=args))
+        allowed, count = int(result[0]), int(result[1])
+        return bool(allowed), count, (window_ms - elapsed) / 1000
 
     async def ping(self) -> bool:
         try:
@@ -164,6 +202,18 @@ class MemoryCache:
         value = int(entry[1]) + 1 if entry else 1
         self._data[key] = (float("inf"), str(value).encode())
         return value
+
+    async def hit(self, key: str, cost: int, limit: int, window: float) -> tuple[bool, int, float]:
+        now = time.time()
+        index, elapsed = divmod(now, window)
+        current_key, previous_key = f"{key}:{int(index)}", f"{key}:{int(index) - 1}"
+        current = int((await self.get(current_key)) or b"0")
+        previous = int((await self.get(previous_key)) or b"0")
+        weighted = previous * (window - elapsed) / window + current
+        if weighted + cost > limit:
+            return False, int(weighted), window - elapsed
+        await self.set(current_key, str(current + cost).encode(), ttl=window * 2)
+        return True, int(weighted + cost), window - elapsed
 
     async def ping(self) -> bool:
         return True

@@ -11,6 +11,7 @@ from typing import Literal
 Environment = Literal["development", "production"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_SECRET = 32
 
 
 class SettingsError(ValueError):
@@ -35,6 +36,14 @@ class Settings:
     redis_timeout: float = 0.15
     cache_prefix: str = "gw"
     log_level: str = "info"
+    jwt_secret: str | None = None
+    jwt_issuer: str = "gateway"
+    jwt_audience: str = "gateway-api"
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 86400
+    max_body_bytes: int = 1024 * 1024
+    rate_limit_per_minute: int = 600
+    login_rate_limit_per_minute: int = 5
     sql_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "sql")
     schema_path: Path = field(default_factory=lambda: PROJECT_ROOT / "schema.graphql")
 
@@ -46,6 +55,13 @@ class Settings:
     def embedded(self) -> bool:
         """True when no DATABASE_URL was given, so the gateway runs its own servers."""
         return self.database_url is None
+
+    def check_secrets(self) -> None:
+        """Refuse to run in production without a strong JWT secret (SettingsError)."""
+        if self.production and (self.jwt_secret is None or len(self.jwt_secret) < MIN_SECRET):
+            raise SettingsError(
+                f"JWT_SECRET must be set to at least {MIN_SECRET} random characters in production"
+            )
 
     def with_urls(self, database_url: str, redis_url: str | None) -> Settings:
         """A copy pointing at concrete servers (used once the embedded ones are up)."""
@@ -80,6 +96,20 @@ class Settings:
             redis_timeout=_float(env, "REDIS_TIMEOUT", defaults.redis_timeout),
             cache_prefix=env.get("CACHE_PREFIX", defaults.cache_prefix),
             log_level=env.get("LOG_LEVEL", defaults.log_level).lower(),
+            jwt_secret=env.get("JWT_SECRET") or None,
+            jwt_issuer=env.get("JWT_ISSUER", defaults.jwt_issuer),
+            jwt_audience=env.get("JWT_AUDIENCE", defaults.jwt_audience),
+            access_token_ttl=_int(env, "ACCESS_TOKEN_TTL", defaults.access_token_ttl, 30, 86400),
+            refresh_token_ttl=_int(
+                env, "REFRESH_TOKEN_TTL", defaults.refresh_token_ttl, 60, 365 * 86400
+            ),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 1 << 30),
+            rate_limit_per_minute=_int(
+                env, "RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute, 1, 1_000_000
+            ),
+            login_rate_limit_per_minute=_int(
+                env, "LOGIN_RATE_LIMIT_PER_MINUTE", defaults.login_rate_limit_per_minute, 1, 10_000
+            ),
         )
 
 

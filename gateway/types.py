@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from gateway.cache import Cache
 from gateway.db import Database
+from gateway.ratelimit import RateLimiter
 from gateway.settings import Settings
+from gateway.tokens import TokenIssuer
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,3 +18,5 @@ class Resources:
     settings: Settings
     db: Database
     cache: Cache
+    tokens: TokenIssuer
+    limiter: RateLimiter

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,6 +28,7 @@ from gateway.db import Database
 from gateway.embedded import EmbeddedPostgres, EmbeddedRedis
 from gateway.migrations import migrate
 from gateway.settings import PROJECT_ROOT, Settings
+from gateway.tokens import TokenIssuer
 
 FAST_PG = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
@@ -172,7 +173,70 @@ def settings(database_url: str, redis_url: str) -> Settings:
         redis_url=redis_url,
         cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
         db_pool_min_size=0,
+        jwt_secret=TEST_JWT_SECRET,
+        # Generous, so only the tests about rate limits ever meet them (they lower these).
+        rate_limit_per_minute=100_000,
+        login_rate_limit_per_minute=10_000,
     )
+
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A signed-in account for tests: its id, role and ready-made Authorization header."""
+
+    user_id: int
+    role: str
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Actors:
+    """Creates accounts straight in the database and mints real tokens for them."""
+
+    def __init__(self, database_url: str, settings: Settings) -> None:
+        self.database_url = database_url
+        self.issuer = TokenIssuer(
+            TEST_JWT_SECRET,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl=settings.access_token_ttl,
+        )
+
+    async def create(self, role: str = "customer", name: str | None = None) -> Actor:
+        import asyncpg
+
+        email = f"{name or role}-{uuid.uuid4().hex[:8]}@example.com"
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            user_id = await conn.fetchval(
+                "INSERT INTO users (email, display_name, password_hash, role) "
+                "VALUES ($1, $2, '!', $3) RETURNING id",
+                email,
+                name or role.title(),
+                role,
+            )
+        finally:
+            await conn.close()
+        return Actor(user_id, role, email, self.issuer.issue(user_id, role))  # type: ignore[arg-type]
+
+    async def customer(self, name: str | None = None) -> Actor:
+        return await self.create("customer", name)
+
+    async def admin(self, name: str | None = None) -> Actor:
+        return await self.create("admin", name)
+
+
+@pytest.fixture
+def actors(database_url: str, settings: Settings) -> Actors:
+    """`await actors.customer()` / `await actors.admin()`: accounts with bearer tokens."""
+    return Actors(database_url, settings)
 
 
 @pytest.fixture

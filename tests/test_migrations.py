@@ -29,6 +29,7 @@ TABLES = {
     "reviews",
     "orders",
     "order_items",
+    "refresh_tokens",
     "schema_migrations",
 }
 

@@ -1,4 +1,4 @@
-"""The per-request GraphQL context: the caller's resources and fresh DataLoaders."""
+"""The per-request GraphQL context: the caller, its resources, and fresh DataLoaders."""
 
 from __future__ import annotations
 
@@ -7,16 +7,9 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from gateway.graphql.loaders import DataLoader
-from gateway.services import categories
+from gateway.graphql.loaders import BatchFn, DataLoader
+from gateway.principal import ANONYMOUS, Principal
 from gateway.types import Resources
-
-
-@dataclass(slots=True)
-class Loaders:
-    """One request's DataLoaders; built per request, never shared."""
-
-    category: DataLoader[int, categories.Category | None]
 
 
 @dataclass(slots=True)
@@ -24,15 +17,19 @@ class Context:
     """What every resolver gets as `info.context`."""
 
     resources: Resources
-    loaders: Loaders = field(init=False)
+    principal: Principal = ANONYMOUS
+    _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        resources = self.resources
+    def loader(self, name: str, batch: BatchFn[Any, Any]) -> DataLoader[Any, Any]:
+        """This request's loader called `name`, created on first use with `batch`.
 
-        async def load_categories(ids: Any) -> list[categories.Category | None]:
-            return await categories.by_ids(resources, ids)
-
-        self.loaders = Loaders(category=DataLoader(load_categories))
+        Loaders live in the context, so each request (and so each caller) has its own memo.
+        A loader whose values depend on the caller must say so in its name or its keys.
+        """
+        found = self._loaders.get(name)
+        if found is None:
+            found = self._loaders[name] = DataLoader(batch)
+        return found
 
 
 Info = GraphQLResolveInfo[Context]

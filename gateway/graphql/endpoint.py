@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from ariadne import graphql
 from ariadne.explorer import ExplorerGraphiQL
-from graphql import GraphQLSchema
+from graphql import GraphQLError, GraphQLSchema, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -20,10 +20,13 @@ from gateway.errors import (
     MethodNotAllowed,
     PoolExhausted,
     QueryTimeout,
+    RateLimited,
     UnsupportedMediaType,
 )
 from gateway.graphql.context import Context
 from gateway.graphql.errors import codes, format_error
+from gateway.graphql.operations import Operation, select
+from gateway.middleware.authentication import identity_of, principal_of
 from gateway.types import Resources
 
 # Ariadne logs every error with a traceback, expected ones (NOT_FOUND, validation) included.
@@ -56,14 +59,17 @@ class GraphQLEndpoint:
         except GatewayError as error:
             return error_response(error)
         resources: Resources = request.state.resources
+        operation = _operation(data)
         stats = telemetry.current()
-        if stats is not None and isinstance(data, dict):
-            name = data.get("operationName")
-            stats.operation = name if isinstance(name, str) else None
+        if stats is not None and operation is not None:
+            stats.operation = operation.name
+        limited = await _charge(request, resources, operation)
+        if limited is not None:
+            return limited
         _, result = await graphql(
             self.schema,
             data,
-            context_value=Context(resources),
+            context_value=Context(resources, principal_of(request.scope)),
             introspection=self.introspection,
             error_formatter=format_error,
             logger=_ENGINE_LOG,
@@ -75,6 +81,39 @@ class GraphQLEndpoint:
         if self.explorer is not None and not request.query_params:
             return HTMLResponse(self.explorer.html(request))
         raise MethodNotAllowed(["GET", "POST"] if self.explorer else ["POST"])
+
+
+def _operation(data: Any) -> Operation | None:
+    """The operation about to run, or None when the document will fail parsing or selection."""
+    if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+        return None
+    name = data.get("operationName")
+    try:
+        document = parse(data["query"])
+    except GraphQLError:
+        return None
+    return select(document, name if isinstance(name, str) else None)
+
+
+async def _charge(
+    request: Request, resources: Resources, operation: Operation | None
+) -> Response | None:
+    """Charge one operation per root field (aliases count), and sign-ins against their own
+    allowance; a 429 response when either is spent, else None."""
+    identity = identity_of(request.scope)
+    fields = operation.root_fields if operation else ()
+    read_only = operation is not None and operation.kind == "query"
+    decision = await resources.limiter.charge(
+        identity, cost=max(1, len(fields)), read_only=read_only
+    )
+    logins = fields.count("login") if operation and operation.kind == "mutation" else 0
+    if decision.allowed and logins:
+        decision = await resources.limiter.charge(identity, "login", cost=logins)
+    if decision.allowed:
+        return None
+    response = error_response(RateLimited(decision.reset))
+    response.headers.update(decision.headers())
+    return response
 
 
 async def _json_body(request: Request) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 
 from ariadne import ObjectType
 
+from gateway.graphql.category import category_loader
 from gateway.graphql.context import Info
 
 product = ObjectType("Product")
@@ -13,4 +14,4 @@ product = ObjectType("Product")
 
 @product.field("category")
 async def resolve_category(obj: dict[str, Any], info: Info) -> Any:
-    return await info.context.loaders.category.load(obj["category_id"])
+    return await category_loader(info).load(obj["category_id"])

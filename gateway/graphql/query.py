@@ -6,6 +6,7 @@ from typing import Any
 
 from ariadne import QueryType
 
+from gateway.graphql.category import category_loader
 from gateway.graphql.connections import connection
 from gateway.graphql.context import Info
 from gateway.graphql.ids import parse_id
@@ -19,7 +20,7 @@ query = QueryType()
 async def resolve_product(_: None, info: Info, id: str) -> products.Product:
     context = info.context
     product = await products.get_product(context.resources, parse_id(id))
-    context.loaders.category.prime(product["category_id"], product["category"])
+    category_loader(info).prime(product["category_id"], product["category"])
     return product
 
 

@@ -4,8 +4,13 @@ Only this package calls `gateway.db` and `gateway.cache`. Each module lists the 
 statements it runs in `STATEMENTS`, checked against `sql/queries/` at start-up.
 """
 
-from gateway.services import categories, health, products
+from gateway.services import accounts, categories, health, products
 
-STATEMENTS: tuple[str, ...] = (*products.STATEMENTS, *categories.STATEMENTS, *health.STATEMENTS)
+STATEMENTS: tuple[str, ...] = (
+    *accounts.STATEMENTS,
+    *categories.STATEMENTS,
+    *health.STATEMENTS,
+    *products.STATEMENTS,
+)
 
-__all__ = ["STATEMENTS", "categories", "health", "products"]
+__all__ = ["STATEMENTS", "accounts", "categories", "health", "products"]
