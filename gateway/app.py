@@ -20,6 +20,8 @@ from gateway.db import Database
 from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
 from gateway.graphql.endpoint import GraphQLEndpoint
 from gateway.graphql.schema import build_schema
+from gateway.metrics import Metrics
+from gateway.metrics import endpoint as metrics_endpoint
 from gateway.middleware.authentication import AuthenticationMiddleware
 from gateway.middleware.bodylimit import BodyLimitMiddleware
 from gateway.middleware.context import RequestContextMiddleware
@@ -42,6 +44,7 @@ def create_app(settings: Settings) -> Starlette:
         audience=settings.jwt_audience,
         ttl=settings.access_token_ttl,
     )
+    metrics = Metrics()
     registry = statements.load(settings.sql_dir / "queries")
     statements.require(registry, (*services.STATEMENTS, *migrations.STATEMENTS))
     schema = build_schema(settings.schema_path)
@@ -71,6 +74,7 @@ def create_app(settings: Settings) -> Starlette:
             prefix=settings.cache_prefix,
             general=settings.rate_limit_per_minute,
             login=settings.login_rate_limit_per_minute,
+            metrics=metrics,
         )
         try:
             await _check_schema(db, settings)
@@ -90,6 +94,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/livez", probes.livez, methods=["GET"]),
             Route("/readyz", probes.readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestContextMiddleware),

@@ -29,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.run(settings, args)
     except KeyboardInterrupt:
         return 130
+    except SettingsError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
     return result
 
 
@@ -62,6 +65,20 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--reset", action="store_true", help="replace the data already there")
     seed.add_argument("--seed", type=int, default=None, help="random seed (default fixed)")
     seed.set_defaults(run=_seed)
+
+    user = commands.add_parser("user", help="manage accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    create = user_commands.add_parser("create", help="create an account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", choices=["customer", "admin"], default="customer")
+    create.add_argument("--display-name", help="name shown to others (default: the email's name)")
+    create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from standard input (never from the command line)",
+    )
+    create.set_defaults(run=_create_user)
     return parser
 
 
@@ -73,12 +90,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
+    settings.check_secrets()
     _exit_cleanly_on_signals()
     with Servers(settings) as servers:
         settings = servers.settings
         asyncio.run(servers.prepare(seed_demo=not args.no_seed))
-        # Worker processes read settings from the environment: hand them the live URLs.
+        # Worker processes read settings from the environment: hand them the live URLs
+        # and, in development, one shared signing secret.
         os.environ["DATABASE_URL"] = settings.database_url or ""
+        if settings.jwt_secret is None and not settings.production:
+            os.environ["JWT_SECRET"] = servers.development_secret()
         if settings.redis_url:
             os.environ["REDIS_URL"] = settings.redis_url
         log.info("serving on http://%s:%d", host, port, extra={"workers": workers})
@@ -122,6 +143,19 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
     with Servers(settings) as servers:
         return asyncio.run(servers.migrate(check_only=args.check))
+
+
+def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.servers import Servers
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    display_name = args.display_name or args.email.split("@")[0]
+    with Servers(settings) as servers:
+        code, message = asyncio.run(
+            servers.create_user(args.email, password, display_name=display_name, role=args.role)
+        )
+    print(f"gateway user create: {message}", file=sys.stderr if code else sys.stdout)
+    return code
 
 
 def _seed(settings: Settings, args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from gateway.cache import Cache, CacheUnavailable, MemoryCache
+from gateway.metrics import Metrics
 
 log = logging.getLogger("gateway.ratelimit")
 
@@ -40,13 +41,14 @@ class Decision:
 class RateLimiter:
     """Charges callers against per-minute allowances."""
 
-    def __init__(self, cache: Cache, *, prefix: str, general: int, login: int) -> None:
+    def __init__(
+        self, cache: Cache, *, prefix: str, general: int, login: int, metrics: Metrics | None = None
+    ) -> None:
         self._cache = cache
+        self._metrics = metrics or Metrics()
         self._fallback = MemoryCache(max_entries=100_000)
         self._prefix = prefix
         self.limits = {"all": general, "login": login}
-        self.fail_open = 0
-        self.fallbacks = 0
 
     async def charge(
         self, identity: str, bucket: str = "all", cost: int = 1, *, read_only: bool = False
@@ -58,8 +60,10 @@ class RateLimiter:
             allowed, count, reset = await self._cache.hit(key, cost, limit, WINDOW_SECONDS)
         except CacheUnavailable:
             if read_only and bucket == "all":
-                self.fail_open += 1
+                self._metrics.rate_limit_degraded.labels("fail_open").inc()
                 return Decision(True, limit, limit, int(WINDOW_SECONDS), enforced=False)
-            self.fallbacks += 1
+            self._metrics.rate_limit_degraded.labels("per_process").inc()
             allowed, count, reset = await self._fallback.hit(key, cost, limit, WINDOW_SECONDS)
+        if not allowed:
+            self._metrics.rate_limit_rejections.labels(bucket).inc()
         return Decision(allowed, limit, max(0, limit - count), max(1, int(reset + 0.999)))

@@ -8,14 +8,23 @@ be had. Servers given by URL are used as they are; nothing is started for them.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 from pathlib import Path
 from types import TracebackType
 
-from gateway import embedded, migrations, statements
+from gateway import embedded, migrations, passwords, statements
 from gateway import seed as seeding
+from gateway.cache import MemoryCache
 from gateway.db import Database
+from gateway.errors import Conflict
+from gateway.principal import Role
+from gateway.ratelimit import RateLimiter
 from gateway.seed import Scale, seed
+from gateway.services import accounts
 from gateway.settings import Settings
+from gateway.tokens import TokenIssuer
+from gateway.types import Resources
 
 log = logging.getLogger("gateway.servers")
 
@@ -63,6 +72,22 @@ class Servers:
         if self._postgres is not None:
             self._postgres.stop()
 
+    def development_secret(self) -> str:
+        """A JWT secret kept in the data folder, so every worker and restart shares it.
+
+        Development only: production must set JWT_SECRET (Settings.check_secrets).
+        """
+        path = self._given.data_dir / "jwt-secret"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secret)
+        log.warning("JWT_SECRET is not set: generated a development secret in %s", path)
+        return secret
+
     @property
     def embedded_database(self) -> bool:
         return self._postgres is not None
@@ -76,6 +101,40 @@ class Servers:
             if seed_demo and not await db.fetch_val("seed.has_data"):
                 report = await seed(db, Scale.parse("small"))
                 log.info("loaded demo data", extra={"rows": report.counts})
+                await self._development_accounts(db)
+
+    async def _development_accounts(self, db: Database) -> None:
+        """Give the demo's documented accounts their passwords; never in production."""
+        if self.settings.production:
+            return
+        resources = _cli_resources(self.settings, db)
+        for email, password in DEVELOPMENT_ACCOUNTS:
+            await accounts.set_password(resources, email, password)
+        log.warning(
+            "development accounts enabled (see README): %s",
+            ", ".join(email for email, _ in DEVELOPMENT_ACCOUNTS),
+        )
+
+    async def create_user(
+        self, email: str, password: str, *, display_name: str, role: Role
+    ) -> tuple[int, str]:
+        """`gateway user create`: (exit code, message); weak passwords and duplicates refused."""
+        weak = passwords.problems(password, email=email)
+        if weak:
+            return 2, "password " + "; ".join(weak)
+        async with self._database() as db:
+            await migrations.migrate(db, self.settings.sql_dir / "migrations")
+            try:
+                account = await accounts.create_account(
+                    _cli_resources(self.settings, db),
+                    email=email,
+                    password=password,
+                    display_name=display_name,
+                    role=role,
+                )
+            except Conflict:
+                return 1, f"an account with the email {email} already exists"
+        return 0, f"created {role} account {account['id']} <{email}>"
 
     async def migrate(self, *, check_only: bool) -> int:
         """`gateway migrate`: apply (or with check_only, list) pending migrations; exit code."""
@@ -110,12 +169,35 @@ class Servers:
         return _Connected(self.settings.database_url, self.settings.sql_dir / "queries")
 
 
+# Development-only sign-ins for the demo data, listed in the README. Production never
+# sets them; seeded accounts otherwise have no usable password.
+DEVELOPMENT_ACCOUNTS = (
+    ("admin@example.com", "admin-dev-password"),
+    ("user2@example.com", "customer-dev-password"),
+    ("user3@example.com", "customer-dev-password"),
+)
+
+
+def _cli_resources(settings: Settings, db: Database) -> Resources:
+    """Resources for one-off CLI work: the database, no cache, no token signing."""
+    cache = MemoryCache()
+    return Resources(
+        settings=settings,
+        db=db,
+        cache=cache,
+        tokens=TokenIssuer("cli-issues-no-tokens", issuer="", audience="", ttl=0),
+        limiter=RateLimiter(cache, prefix="cli", general=1, login=1),
+    )
+
+
 class _Connected:
     """`async with` a connected Database for a one-off CLI task."""
 
     def __init__(self, url: str, queries: Path) -> None:
         registry = statements.load(queries)
-        statements.require(registry, (*migrations.STATEMENTS, *seeding.STATEMENTS))
+        statements.require(
+            registry, (*migrations.STATEMENTS, *seeding.STATEMENTS, *accounts.STATEMENTS)
+        )
         # One-off admin work (a bench-scale COPY, a long migration) is not held to the
         # request path's statement timeout.
         self._db = Database(url, registry, min_size=1, max_size=2, statement_timeout=600)

@@ -9,9 +9,16 @@ also rejects attempts to set read-only ones (`id`, `role`, `author_id`, `version
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from gateway.errors import FieldError, ValidationFailed
 
@@ -33,6 +40,23 @@ class Input(BaseModel):
     """Base of every write's input model: strict types, no unknown fields, immutable."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Patch(Input):
+    """Base of partial-update models: omitted fields stay as they are; null is refused.
+
+    Services treat "not given" as "keep", so a null would silently do nothing; saying so is
+    kinder. Fields that may really be cleared are listed in `nullable`.
+    """
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("must not be null; omit the field to keep it")
+        return value
 
 
 def validate(model: type[M], data: Any) -> M:

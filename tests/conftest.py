@@ -180,7 +180,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
     )
 
 
-TEST_JWT_SECRET = "test-secret-" + "x" * 40
+TEST_JWT_SECRET = "test-secret-" + "x" * 60
 
 
 @dataclass(frozen=True)

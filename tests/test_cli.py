@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.settings import PROJECT_ROOT
+from gateway.settings import PROJECT_ROOT, Settings
 
 
 def free_port() -> int:
@@ -120,6 +120,18 @@ def test_serve_runs_on_the_embedded_default_and_reuses_its_data(data_dir: Path) 
         assert graph.json()["data"]["products"]["totalCount"] == 200
         output = served.output()
         assert "embedded PostgreSQL" in output and "loaded demo data" in output
+        # The README's development accounts sign in, with their roles.
+        admin = httpx.post(
+            served.url + "/api/v1/auth/login",
+            json={"email": "admin@example.com", "password": "admin-dev-password"},
+        )
+        assert admin.status_code == 200
+        assert admin.json()["data"]["account"]["role"] == "admin"
+        customer = httpx.post(
+            served.url + "/api/v1/auth/login",
+            json={"email": "user2@example.com", "password": "customer-dev-password"},
+        )
+        assert customer.json()["data"]["account"]["role"] == "customer"
     finally:
         assert served.stop() == 0
     pg_port = int((data_dir / "postgres" / "port").read_text())
@@ -160,5 +172,60 @@ def test_bad_arguments_and_settings_are_clear(fresh_database_url: str) -> None:
     bad = run_cli("migrate", env={**env, "DB_POOL_TIMEOUT": "soon"})
     assert bad.returncode == 2
     assert "DB_POOL_TIMEOUT must be a number of seconds" in bad.stderr
+    production = run_cli("serve", env={**env, "GATEWAY_ENV": "production"})
+    assert production.returncode == 2
+    assert "JWT_SECRET must be set" in production.stderr
     unknown = run_cli("frobnicate", env=env)
     assert unknown.returncode == 2
+
+
+def test_user_create_reads_the_password_from_stdin(fresh_database_url: str) -> None:
+    env = base_env(DATABASE_URL=fresh_database_url, REDIS_URL="redis://127.0.0.1:1/0")
+    args = ("user", "create", "--email", "Ops@Example.com", "--role", "admin", "--password-stdin")
+    created = run_cli(*args, env=env, stdin="a long operator password\n")
+    assert created.returncode == 0, created.stderr
+    assert "created admin account" in created.stdout
+    duplicate = run_cli(*args, env=env, stdin="a long operator password\n")
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+    weak = run_cli(
+        "user", "create", "--email", "w@example.com", "--password-stdin", env=env, stdin="short\n"
+    )
+    assert weak.returncode == 2
+    assert "at least 10 characters" in weak.stderr
+    no_stdin_flag = run_cli("user", "create", "--email", "n@example.com", env=env)
+    assert no_stdin_flag.returncode == 2
+
+
+async def _login(database_url: str, email: str, password: str) -> int:
+    from dataclasses import replace
+
+    from tests.conftest import app_client
+
+    settings = Settings(
+        database_url=database_url, redis_url=None, jwt_secret="s" * 64, db_pool_min_size=0
+    )
+    async with app_client(replace(settings)) as http:
+        response = await http.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
+        return response.status_code
+
+
+def test_a_created_operator_can_sign_in(fresh_database_url: str) -> None:
+    import asyncio
+
+    env = base_env(DATABASE_URL=fresh_database_url, REDIS_URL="redis://127.0.0.1:1/0")
+    run_cli(
+        "user",
+        "create",
+        "--email",
+        "op2@example.com",
+        "--password-stdin",
+        env=env,
+        stdin="another long password\n",
+    )
+    assert (
+        asyncio.run(_login(fresh_database_url, "OP2@example.com", "another long password")) == 200
+    )
+    assert asyncio.run(_login(fresh_database_url, "op2@example.com", "wrong password!!")) == 401

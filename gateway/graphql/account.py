@@ -7,8 +7,8 @@ from typing import Any
 from ariadne import EnumType, MutationType, ObjectType
 
 from gateway.graphql.context import Info
-from gateway.graphql.ids import parse_id
 from gateway.graphql.payloads import payload
+from gateway.ids import parse_id
 from gateway.services import accounts
 
 mutation = MutationType()

@@ -13,15 +13,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from gateway import telemetry
+from gateway.bodies import json_body
 from gateway.errors import (
     DBUnavailable,
     GatewayError,
-    InvalidJSON,
     MethodNotAllowed,
     PoolExhausted,
     QueryTimeout,
     RateLimited,
-    UnsupportedMediaType,
 )
 from gateway.graphql.context import Context
 from gateway.graphql.errors import codes, format_error
@@ -55,7 +54,9 @@ class GraphQLEndpoint:
                 return self._get(request)
             if request.method != "POST":
                 raise MethodNotAllowed(["GET", "POST"] if self.explorer else ["POST"])
-            data = await _json_body(request)
+            data = await json_body(
+                request, wrong_type="GraphQL requests must be POSTed as application/json."
+            )
         except GatewayError as error:
             return error_response(error)
         resources: Resources = request.state.resources
@@ -116,28 +117,22 @@ async def _charge(
     return response
 
 
-async def _json_body(request: Request) -> Any:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise UnsupportedMediaType("GraphQL requests must be POSTed as application/json.")
-    body = await request.body()
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise InvalidJSON("The request body is not valid JSON.") from None
-
-
 def _result_response(result: dict[str, Any]) -> Response:
-    """200 when there is data; 400 when the document was refused; 503/504 when a backend failed."""
+    """Status per GraphQL over HTTP: 400 for a request that never ran, 503/504 when a backend
+    failure left no data, else 200 (field errors travel in the body)."""
     status, headers = 200, {}
-    if result.get("data") is None or all(v is None for v in result["data"].values()):
+    data = result.get("data")
+    errors = result.get("errors") or []
+    if data is None or all(value is None for value in data.values()):
         found = [c for c in codes(result) if c in _INFRASTRUCTURE]
+        # Parse, validation and variable errors carry no `path`: the operation never ran.
+        never_ran = "data" not in result or (data is None and not any("path" in e for e in errors))
         if found:
             error = _INFRASTRUCTURE[found[0]]()
             status = error.status
             if error.retry_after is not None:
                 headers["Retry-After"] = str(error.retry_after)
-        elif "data" not in result:
+        elif never_ran:
             status = 400
     return Response(orjson.dumps(result), status, headers, media_type="application/json")
 

@@ -9,7 +9,7 @@ from ariadne import QueryType
 from gateway.graphql.category import category_loader
 from gateway.graphql.connections import connection
 from gateway.graphql.context import Info
-from gateway.graphql.ids import parse_id
+from gateway.ids import parse_id
 from gateway.pagination import check_limit
 from gateway.services import products
 

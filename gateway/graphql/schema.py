@@ -8,11 +8,12 @@ from ariadne import load_schema_from_path, make_executable_schema
 from ariadne.types import SchemaBindable
 from graphql import GraphQLSchema
 
-from gateway.graphql import account
-from gateway.graphql.category import category
-from gateway.graphql.product import product
+from gateway.graphql import account, order, review
+from gateway.graphql.category import category, category_mutation, category_query
+from gateway.graphql.product import product, product_mutation
 from gateway.graphql.query import query
 from gateway.graphql.scalars import datetime_scalar
+from gateway.graphql.tag import tag_mutation, tag_query
 
 BINDABLES: list[SchemaBindable] = [
     query,
@@ -20,7 +21,21 @@ BINDABLES: list[SchemaBindable] = [
     account.mutation,
     account.role_enum,
     product,
+    product_mutation,
     category,
+    category_query,
+    category_mutation,
+    tag_query,
+    tag_mutation,
+    review.review_query,
+    review.review_mutation,
+    review.review,
+    review.product_reviews,
+    order.order_query,
+    order.order_mutation,
+    order.order,
+    order.order_item,
+    order.order_status_enum,
     datetime_scalar,
 ]
 

@@ -7,11 +7,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.bodies import json_body
 from gateway.errors import FieldError, RateLimited, ValidationFailed
 from gateway.middleware.authentication import identity_of, principal_of
 from gateway.responses import JSONResponse
 from gateway.rest import params
-from gateway.rest.bodies import json_body
 from gateway.services import accounts
 from gateway.types import Resources
 

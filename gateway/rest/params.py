@@ -7,20 +7,19 @@ from collections.abc import Collection
 from starlette.requests import Request
 
 from gateway.errors import InvalidParameter
+from gateway.ids import parse_id
 from gateway.pagination import DEFAULT_LIMIT, check_limit
-
-_MAX_ID = 2**63 - 1
 
 
 def path_id(request: Request, name: str = "id") -> int:
     """A positive 64-bit integer from the path; InvalidParameter otherwise."""
-    text: str = request.path_params[name]
-    if not text.isascii() or not text.isdigit() or len(text) > 19 or text.startswith("0"):
-        raise InvalidParameter(name, "must be a positive integer id")
-    value = int(text)
-    if value > _MAX_ID:
-        raise InvalidParameter(name, "is out of range")
-    return value
+    return parse_id(request.path_params[name], name)
+
+
+def query_id(request: Request, name: str) -> int | None:
+    """An optional id query parameter (`?parent_id=3`); InvalidParameter when malformed."""
+    raw = request.query_params.get(name)
+    return None if raw is None else parse_id(raw, name)
 
 
 def only(request: Request, allowed: Collection[str]) -> None:

@@ -4,13 +4,25 @@ Only this package calls `gateway.db` and `gateway.cache`. Each module lists the 
 statements it runs in `STATEMENTS`, checked against `sql/queries/` at start-up.
 """
 
-from gateway.services import accounts, categories, health, products
+from gateway.services import accounts, categories, health, orders, products, reviews, tags
 
 STATEMENTS: tuple[str, ...] = (
     *accounts.STATEMENTS,
     *categories.STATEMENTS,
     *health.STATEMENTS,
+    *orders.STATEMENTS,
     *products.STATEMENTS,
+    *reviews.STATEMENTS,
+    *tags.STATEMENTS,
 )
 
-__all__ = ["STATEMENTS", "accounts", "categories", "health", "products"]
+__all__ = [
+    "STATEMENTS",
+    "accounts",
+    "categories",
+    "health",
+    "orders",
+    "products",
+    "reviews",
+    "tags",
+]

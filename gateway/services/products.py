@@ -1,19 +1,99 @@
-"""Products: catalogue reads (and, later, writes) shared by REST and GraphQL."""
+"""Products: catalogue reads and the admin's writes, shared by REST and GraphQL.
+
+Nothing here is cached yet, so writes have no cache entries to invalidate.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
-from gateway.db import Row
-from gateway.errors import InvalidParameter, NotFound
+from pydantic import BeforeValidator, Field
+
+from gateway.db import ConstraintViolation, Row
+from gateway.errors import (
+    Conflict,
+    FieldError,
+    InvalidParameter,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from gateway.ids import MAX_ID
 from gateway.pagination import Page, check_limit, decode_cursor, encode_cursor
+from gateway.principal import Principal, require_admin
 from gateway.types import Resources
+from gateway.validation import Input, Patch, Text, validate
 
-STATEMENTS = ("products.page_by_id", "products.by_id", "products.count_all")
+STATEMENTS = (
+    "products.page_by_id",
+    "products.by_id",
+    "products.count_all",
+    "products.insert",
+    "products.update",
+    "products.version_of",
+    "products.delete",
+    "products.remove_tags",
+    "products.add_tags",
+)
 
 Product = dict[str, Any]
 
 _ID_SORT = "id"
+MAX_PRICE = Decimal("9999999999.99")
+_MAX_INT4 = 2**31 - 1
+_COLUMNS = ("sku", "name", "description", "price", "stock", "category_id")
+
+
+def _money(value: object) -> Decimal:
+    # A JSON or GraphQL number becomes the exact decimal it was written as (repr round-trips),
+    # so 0.1 stays 0.1 and 19.999 is refused rather than rounded.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not amount.is_finite() or amount < 0 or amount > MAX_PRICE:
+        raise ValueError(f"must be between 0 and {MAX_PRICE}")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise ValueError("must have at most two decimals")
+    return amount
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+Sku = Annotated[Text, Field(min_length=1, max_length=64)]
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+Description = Annotated[Text, Field(max_length=10_000)]
+Stock = Annotated[int, Field(ge=0, le=_MAX_INT4)]
+RefId = Annotated[int, Field(ge=1, le=MAX_ID)]
+TagIds = Annotated[list[RefId], Field(max_length=100)]
+
+
+class CreateProductInput(Input):
+    """A new product."""
+
+    sku: Sku
+    name: Name
+    description: Description = ""
+    price: Money
+    stock: Stock = 0
+    category_id: RefId
+    tag_ids: TagIds = Field(default_factory=list)
+
+
+class UpdateProductInput(Patch):
+    """Product fields to change; omitted fields stay as they are, null is refused."""
+
+    sku: Sku | None = None
+    name: Name | None = None
+    description: Description | None = None
+    price: Money | None = None
+    stock: Stock | None = None
+    category_id: RefId | None = None
+    tag_ids: TagIds | None = None
 
 
 def from_row(row: Row) -> Product:
@@ -39,6 +119,27 @@ def from_row(row: Row) -> Product:
     }
 
 
+def after_id(after: str | None) -> int:
+    """The product id an id-order cursor points after (0 for the first page).
+
+    Raises InvalidParameter for a malformed or foreign cursor.
+    """
+    if after is None:
+        return 0
+    values = decode_cursor(after, _ID_SORT)
+    if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
+        raise InvalidParameter("after", "not a valid cursor")
+    return values[0]
+
+
+def page_of(rows: Sequence[Row], limit: int, total: int | None = None) -> Page[Product]:
+    """An id-order page from up to `limit` + 1 rows (the extra one says a page follows)."""
+    items = [from_row(row) for row in rows[:limit]]
+    cursors = [encode_cursor(_ID_SORT, [item["id"]]) for item in items]
+    next_cursor = cursors[-1] if len(rows) > limit else None
+    return Page(items=items, cursors=cursors, next_cursor=next_cursor, total=total)
+
+
 async def list_products(
     resources: Resources, *, limit: int, after: str | None = None, count: bool = False
 ) -> Page[Product]:
@@ -47,17 +148,11 @@ async def list_products(
     Raises InvalidParameter for a limit outside 1..100 or a malformed cursor.
     """
     check_limit(limit)
-    after_id = 0
-    if after is not None:
-        (after_id,) = _cursor_ids(decode_cursor(after, _ID_SORT))
     rows = await resources.db.fetch_all(
-        "products.page_by_id", {"after_id": after_id, "limit": limit + 1}
+        "products.page_by_id", {"after_id": after_id(after), "limit": limit + 1}
     )
-    items = [from_row(row) for row in rows[:limit]]
-    cursors = [encode_cursor(_ID_SORT, [item["id"]]) for item in items]
-    next_cursor = cursors[-1] if len(rows) > limit else None
     total = await count_products(resources) if count else None
-    return Page(items=items, cursors=cursors, next_cursor=next_cursor, total=total)
+    return page_of(rows, limit, total)
 
 
 async def count_products(resources: Resources) -> int:
@@ -66,7 +161,7 @@ async def count_products(resources: Resources) -> int:
 
 
 async def get_product(resources: Resources, product_id: int) -> Product:
-    """One product with its category embedded; NotFound if there is none."""
+    """One product with its category and tags embedded; NotFound if there is none."""
     row = await resources.db.fetch_one("products.by_id", {"id": product_id})
     if row is None:
         raise NotFound(f"Product {product_id} does not exist.")
@@ -78,10 +173,114 @@ async def get_product(resources: Resources, product_id: int) -> Product:
         "parent_id": row["category_parent_id"],
         "created_at": row["category_created_at"],
     }
+    ids, names = row["tag_ids"] or [], row["tag_names"] or []
+    product["tags"] = [{"id": i, "name": n} for i, n in zip(ids, names, strict=True)]
     return product
 
 
-def _cursor_ids(values: list[Any]) -> list[int]:
-    if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-        raise InvalidParameter("after", "not a valid cursor")
-    return [values[0]]
+async def create_product(resources: Resources, principal: Principal, data: Any) -> Product:
+    """Create a product with its tags (admin); returns it as `get_product` shows it.
+
+    Raises Unauthenticated, Forbidden, ValidationFailed (bad fields, unknown category or
+    tags) or Conflict (the SKU is taken).
+    """
+    require_admin(principal)
+    new = validate(CreateProductInput, data)
+    values = new.model_dump(include=set(_COLUMNS))
+    try:
+        async with resources.db.transaction():
+            product_id = await resources.db.fetch_val("products.insert", values)
+            await _attach_tags(resources, product_id, new.tag_ids)
+            return await get_product(resources, product_id)
+    except ConstraintViolation as exc:
+        raise _problem(exc) from None
+
+
+async def update_product(
+    resources: Resources,
+    principal: Principal,
+    product_id: int,
+    data: Any,
+    *,
+    expected_version: int | None = None,
+) -> Product:
+    """Change the given fields of a product (admin), bump its version; `tag_ids` replaces the set.
+
+    With `expected_version`, the change applies only if the product is still at that version,
+    checked in the same UPDATE. Raises Unauthenticated, Forbidden, ValidationFailed (bad
+    or no fields, unknown category or tags), NotFound, PreconditionFailed (another version)
+    or Conflict (the SKU is taken).
+    """
+    require_admin(principal)
+    change = validate(UpdateProductInput, data)
+    given = change.model_fields_set
+    if not given:
+        raise ValidationFailed(
+            [FieldError("", "nothing to change: give at least one field")], "Nothing to change."
+        )
+    values = {name: getattr(change, name) for name in _COLUMNS}
+    # No product is at a version outside int4, so such a value must fail as stale, not crash.
+    version = expected_version
+    if version is not None and not 1 <= version <= _MAX_INT4:
+        version = 0
+    try:
+        async with resources.db.transaction():
+            updated = await resources.db.fetch_val(
+                "products.update", {"id": product_id, "expected_version": version, **values}
+            )
+            if updated is None:
+                current = await resources.db.fetch_val("products.version_of", {"id": product_id})
+                if current is None:
+                    raise NotFound(f"Product {product_id} does not exist.")
+                raise PreconditionFailed(
+                    f"Product {product_id} is at version {current}, not {expected_version}."
+                )
+            if change.tag_ids is not None:
+                await resources.db.execute("products.remove_tags", {"product_id": product_id})
+                await _attach_tags(resources, product_id, change.tag_ids)
+            return await get_product(resources, product_id)
+    except ConstraintViolation as exc:
+        raise _problem(exc) from None
+
+
+async def delete_product(resources: Resources, principal: Principal, product_id: int) -> int:
+    """Delete a product (admin); its reviews and tag links go with it. Returns its id.
+
+    Raises Unauthenticated, Forbidden, NotFound, or Conflict while order lines refer to it.
+    """
+    require_admin(principal)
+    try:
+        deleted = await resources.db.fetch_val("products.delete", {"id": product_id})
+    except ConstraintViolation as exc:
+        raise _problem(exc) from None
+    if deleted is None:
+        raise NotFound(f"Product {product_id} does not exist.")
+    return int(deleted)
+
+
+async def _attach_tags(resources: Resources, product_id: int, tag_ids: Sequence[int]) -> None:
+    wanted = sorted(set(tag_ids))
+    if not wanted:
+        return
+    rows = await resources.db.fetch_all(
+        "products.add_tags", {"product_id": product_id, "tag_ids": wanted}
+    )
+    missing = sorted(set(wanted) - {row["tag_id"] for row in rows})
+    if missing:
+        # Raised inside the transaction, so the product write is rolled back with it.
+        listed = ", ".join(str(i) for i in missing)
+        raise ValidationFailed([FieldError("tag_ids", f"no tag has id {listed}")])
+
+
+def _problem(exc: ConstraintViolation) -> Exception:
+    """The user-facing error for a constraint the database enforced; unknown ones pass on."""
+    if exc.kind == "unique" and exc.constraint == "products_sku_key":
+        return Conflict("A product with this SKU already exists.")
+    if exc.kind == "foreign_key" and exc.constraint == "products_category_id_fkey":
+        return ValidationFailed([FieldError("category_id", "no category has this id")])
+    if exc.kind == "foreign_key" and exc.constraint == "product_tags_tag_id_fkey":
+        # A tag deleted between our check and the link: the same answer as an unknown id.
+        return ValidationFailed([FieldError("tag_ids", "a tag with this id no longer exists")])
+    if exc.kind == "foreign_key" and exc.constraint == "order_items_product_id_fkey":
+        return Conflict("Ordered products cannot be deleted.")
+    return exc

@@ -1,4 +1,4 @@
-"""Reading JSON request bodies: the right content type, valid JSON, or a clear 4xx."""
+"""Reading JSON request bodies, for both styles: the right content type, valid JSON, or a 4xx."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from starlette.requests import Request
 from gateway.errors import InvalidJSON, UnsupportedMediaType
 
 
-async def json_body(request: Request) -> Any:
+async def json_body(
+    request: Request, *, wrong_type: str = "Send the body as application/json."
+) -> Any:
     """The parsed body; 415 unless application/json, 400 INVALID_JSON when it does not parse.
 
     orjson refuses NaN, Infinity, numbers that overflow a double and lone surrogates, so
@@ -18,7 +20,7 @@ async def json_body(request: Request) -> Any:
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        raise UnsupportedMediaType("Send the body as application/json.")
+        raise UnsupportedMediaType(wrong_type)
     body = await request.body()
     try:
         return orjson.loads(body)

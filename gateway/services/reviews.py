@@ -1,0 +1,240 @@
+"""Reviews: one rating per customer and product; anyone reads them, only the author edits.
+
+Nothing here is cached. The product's `review_count` and `rating_avg` follow every write
+at once because database triggers keep them, in the write's own transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from gateway.db import ConstraintViolation, Row
+from gateway.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
+from gateway.pagination import Page, check_limit, encode_cursor, newest_first_position
+from gateway.principal import Principal, require_user
+from gateway.services import products
+from gateway.services.accounts import BAD_CREDENTIALS
+from gateway.types import Resources
+from gateway.validation import Input, Patch, Text, validate
+
+STATEMENTS = (
+    "reviews.by_id",
+    "reviews.product_review_count",
+    "reviews.latest_for_products",
+    "reviews.insert",
+    "reviews.update_own",
+    "reviews.delete",
+    "reviews.products_by_ids",
+)
+
+Review = dict[str, Any]
+
+_SORT = "reviews:-created_at"
+Position = tuple[datetime, int]
+"""A keyset position in newest-first order: (created_at, id) of the last row seen."""
+# Sorts after every real row, so the first page needs no statement of its own.
+_START: Position = (datetime(9999, 12, 31, tzinfo=UTC), 2**63 - 1)
+ALREADY_REVIEWED = "You have already reviewed this product."
+
+Rating = Annotated[int, Field(ge=1, le=5)]
+Title = Annotated[Text, Field(min_length=1, max_length=200)]
+Body = Annotated[Text, Field(max_length=10_000)]
+
+
+class AddReviewInput(Input):
+    """A new review."""
+
+    rating: Rating
+    title: Title
+    body: Body = ""
+
+
+class UpdateReviewInput(Patch):
+    """Review fields to change; omitted fields stay as they are."""
+
+    rating: Rating | None = None
+    title: Title | None = None
+    body: Body | None = None
+
+
+def from_row(row: Row) -> Review:
+    """A review as both APIs show it, with the author's public profile (never an email)."""
+    return {
+        "id": row["id"],
+        "product_id": row["product_id"],
+        "author": {"id": row["author_id"], "display_name": row["author_display_name"]},
+        "rating": row["rating"],
+        "title": row["title"],
+        "body": row["body"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def position(after: str | None) -> Position | None:
+    """The keyset position inside a reviews cursor; InvalidParameter if it is not one."""
+    return None if after is None else newest_first_position(after, _SORT)
+
+
+async def get_review(resources: Resources, review_id: int) -> Review:
+    """One review; NotFound when there is none."""
+    row = await resources.db.fetch_one("reviews.by_id", {"id": review_id})
+    if row is None:
+        raise NotFound(f"Review {review_id} does not exist.")
+    return from_row(row)
+
+
+async def list_reviews(
+    resources: Resources,
+    product_id: int,
+    *,
+    limit: int,
+    after: str | None = None,
+    count: bool = False,
+) -> Page[Review]:
+    """One page of a product's reviews, newest first.
+
+    Raises InvalidParameter (limit, cursor) or NotFound when the product does not exist.
+    The total is the product's own review count, so `count` costs no extra query.
+    """
+    check_limit(limit)
+    start = position(after)
+    total = await resources.db.fetch_val("reviews.product_review_count", {"product_id": product_id})
+    if total is None:
+        raise NotFound(f"Product {product_id} does not exist.")
+    (page,) = await pages_for_products(resources, [product_id], limit=limit, after=start)
+    if not count:
+        return page
+    return Page(page.items, page.cursors, page.next_cursor, total=int(total))
+
+
+async def pages_for_products(
+    resources: Resources,
+    product_ids: Sequence[int],
+    *,
+    limit: int,
+    after: Position | None,
+) -> list[Page[Review]]:
+    """A page of reviews for each product in `product_ids`, in order, with one query."""
+    created_at, review_id = after or _START
+    rows = await resources.db.fetch_all(
+        "reviews.latest_for_products",
+        {
+            "product_ids": list(set(product_ids)),
+            "after_created_at": created_at,
+            "after_id": review_id,
+            "limit": limit + 1,
+        },
+    )
+    by_product: defaultdict[int, list[Review]] = defaultdict(list)
+    for row in rows:
+        by_product[row["product_id"]].append(from_row(row))
+    return [_page(by_product[product_id], limit) for product_id in product_ids]
+
+
+async def add_review(
+    resources: Resources, principal: Principal, product_id: int, data: Any
+) -> Review:
+    """The caller's review of a product.
+
+    Raises Unauthenticated (anonymous), ValidationFailed (bad or read-only fields),
+    NotFound (no such product) or Conflict (the caller already reviewed it).
+    """
+    author_id = require_user(principal)
+    new = validate(AddReviewInput, data)
+    try:
+        row = await resources.db.fetch_one(
+            "reviews.insert",
+            {
+                "product_id": product_id,
+                "author_id": author_id,
+                "rating": new.rating,
+                "title": new.title,
+                "body": new.body,
+            },
+        )
+    except ConstraintViolation as exc:
+        if exc.kind == "unique":
+            raise Conflict(ALREADY_REVIEWED) from None
+        if exc.kind == "foreign_key" and exc.constraint == "reviews_product_id_fkey":
+            raise NotFound(f"Product {product_id} does not exist.") from None
+        if exc.kind == "foreign_key":
+            # A valid token for an account deleted since: like any invalid credential.
+            raise Unauthenticated(BAD_CREDENTIALS) from None
+        raise
+    assert row is not None
+    return from_row(row)
+
+
+async def update_review(
+    resources: Resources, principal: Principal, review_id: int, data: Any
+) -> Review:
+    """Change some fields of the caller's own review; `updated_at` becomes now.
+
+    Raises Unauthenticated, ValidationFailed (bad, null or read-only fields, or none at
+    all) or NotFound (no such review, or someone else's: the two are indistinguishable).
+    """
+    author_id = require_user(principal)
+    change = validate(UpdateReviewInput, data)
+    _require_change(change)
+    row = await resources.db.fetch_one(
+        "reviews.update_own",
+        {
+            "id": review_id,
+            "author_id": author_id,
+            "rating": change.rating,
+            "title": change.title,
+            "body": change.body,
+        },
+    )
+    if row is None:
+        raise NotFound(f"Review {review_id} does not exist.")
+    return from_row(row)
+
+
+async def delete_review(resources: Resources, principal: Principal, review_id: int) -> int:
+    """Delete the caller's own review, or any review for an admin (moderation); its id.
+
+    Raises Unauthenticated or NotFound (no such review, or someone else's for a customer).
+    """
+    user_id = require_user(principal)
+    deleted = await resources.db.fetch_val(
+        "reviews.delete", {"id": review_id, "user_id": user_id, "is_admin": principal.admin}
+    )
+    if deleted is None:
+        raise NotFound(f"Review {review_id} does not exist.")
+    return int(deleted)
+
+
+async def products_by_ids(
+    resources: Resources, ids: Sequence[int]
+) -> list[products.Product | None]:
+    """The products for `ids`, in order, None where absent (Review.product, OrderItem.product)."""
+    rows = await resources.db.fetch_all("reviews.products_by_ids", {"ids": list(set(ids))})
+    found = {row["id"]: products.from_row(row) for row in rows}
+    return [found.get(i) for i in ids]
+
+
+def _require_change(change: UpdateReviewInput) -> None:
+    if not change.model_fields_set:
+        raise ValidationFailed(
+            [FieldError("", "nothing to change")], "Nothing to change: give at least one field."
+        )
+
+
+def _page(reviews: list[Review], limit: int) -> Page[Review]:
+    items = reviews[:limit]
+    cursors = [encode_cursor(_SORT, [r["created_at"].isoformat(), r["id"]]) for r in items]
+    next_cursor = cursors[-1] if len(reviews) > limit else None
+    return Page(items=items, cursors=cursors, next_cursor=next_cursor)

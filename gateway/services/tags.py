@@ -1,0 +1,118 @@
+"""Tags: the labels products carry, their list, the admin's writes, and tags per product."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+
+from gateway.db import ConstraintViolation
+from gateway.errors import Conflict, InvalidParameter, NotFound
+from gateway.pagination import Page, check_limit, decode_cursor, encode_cursor
+from gateway.principal import Principal, require_admin
+from gateway.types import Resources
+from gateway.validation import Input, Text, validate
+
+STATEMENTS = (
+    "tags.page_by_name",
+    "tags.by_id",
+    "tags.count_all",
+    "tags.insert",
+    "tags.delete",
+    "tags.of_products",
+)
+
+Tag = dict[str, Any]
+
+_NAME_SORT = "name"
+_WORDS = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def hyphenated(value: str) -> str:
+    """`value` if it is lowercase words joined by hyphens (slugs and tag names)."""
+    if not _WORDS.fullmatch(value):
+        raise ValueError("must be lowercase letters and digits, words joined by single hyphens")
+    return value
+
+
+class CreateTagInput(Input):
+    """A new tag."""
+
+    name: Annotated[Text, Field(min_length=1, max_length=50), AfterValidator(hyphenated)]
+
+
+async def list_tags(
+    resources: Resources, *, limit: int, after: str | None = None, count: bool = False
+) -> Page[Tag]:
+    """One page of tags in name order.
+
+    Raises InvalidParameter for a limit outside 1..100 or a malformed cursor.
+    """
+    check_limit(limit)
+    after_name = ""  # every name is longer, so "" sorts before all of them
+    if after is not None:
+        values = decode_cursor(after, _NAME_SORT)
+        if len(values) != 1 or not isinstance(values[0], str):
+            raise InvalidParameter("after", "not a valid cursor")
+        after_name = values[0]
+    rows = await resources.db.fetch_all(
+        "tags.page_by_name", {"after_name": after_name, "limit": limit + 1}
+    )
+    items = [{"id": row["id"], "name": row["name"]} for row in rows[:limit]]
+    cursors = [encode_cursor(_NAME_SORT, [item["name"]]) for item in items]
+    next_cursor = cursors[-1] if len(rows) > limit else None
+    total = await count_tags(resources) if count else None
+    return Page(items=items, cursors=cursors, next_cursor=next_cursor, total=total)
+
+
+async def get_tag(resources: Resources, tag_id: int) -> Tag:
+    """One tag; NotFound if there is none."""
+    row = await resources.db.fetch_one("tags.by_id", {"id": tag_id})
+    if row is None:
+        raise NotFound(f"Tag {tag_id} does not exist.")
+    return {"id": row["id"], "name": row["name"]}
+
+
+async def count_tags(resources: Resources) -> int:
+    """How many tags there are (REST `count=exact`, GraphQL `totalCount`)."""
+    return int(await resources.db.fetch_val("tags.count_all"))
+
+
+async def of_products(resources: Resources, product_ids: Sequence[int]) -> list[list[Tag]]:
+    """Each product's tags in name order, one list per id in `product_ids` (DataLoader batch)."""
+    rows = await resources.db.fetch_all("tags.of_products", {"ids": list(set(product_ids))})
+    found: dict[int, list[Tag]] = {}
+    for row in rows:
+        found.setdefault(row["product_id"], []).append({"id": row["id"], "name": row["name"]})
+    return [found.get(i, []) for i in product_ids]
+
+
+async def create_tag(resources: Resources, principal: Principal, data: Any) -> Tag:
+    """Create a tag (admin).
+
+    Raises Unauthenticated, Forbidden, ValidationFailed or Conflict (the name is taken).
+    """
+    require_admin(principal)
+    new = validate(CreateTagInput, data)
+    try:
+        row = await resources.db.fetch_one("tags.insert", {"name": new.name})
+    except ConstraintViolation as exc:
+        if exc.kind == "unique":
+            raise Conflict(f"A tag named {new.name!r} already exists.") from None
+        raise
+    assert row is not None
+    return {"id": row["id"], "name": row["name"]}
+
+
+async def delete_tag(resources: Resources, principal: Principal, tag_id: int) -> int:
+    """Delete a tag (admin); it leaves every product that carried it. Returns its id.
+
+    Raises Unauthenticated, Forbidden or NotFound.
+    """
+    require_admin(principal)
+    deleted = await resources.db.fetch_val("tags.delete", {"id": tag_id})
+    if deleted is None:
+        raise NotFound(f"Tag {tag_id} does not exist.")
+    return int(deleted)
