@@ -1,9 +1,14 @@
-"""Data-layer overhead per statement: gateway.db vs raw asyncpg vs databases' own API.
+"""Data-layer overhead per statement: gateway.db vs raw asyncpg (vs databases' own API).
 
-Measures CPU time (process_time) for N fetch_one calls of the same primary-key SELECT on
-one pooled connection's worth of work, in one run, and prints ratios against raw asyncpg.
-Usage: python bench/data_layer.py [--url URL] [-n 5000]
-Without --url it starts an embedded PostgreSQL in a temporary folder.
+For each of the SELECTs the read paths run most (a product, a page of products, a page of
+reviews, categories and tags by ids), measures CPU time (process_time) per call through
+gateway.db's Database and through raw asyncpg on a one-connection pool, the same SQL with
+the same values, in one process, one after the other; the ratio is the data layer's own
+cost. `python -m bench` runs it on the bench database; on its own:
+
+    python bench/data_layer.py [--url URL] [-n 5000]
+
+Without --url it starts an embedded PostgreSQL in a temporary folder and seeds it small.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import databases
@@ -27,54 +34,143 @@ from gateway.seed import Scale, seed
 from gateway.settings import PROJECT_ROOT
 
 SQL_DIR = PROJECT_ROOT / "sql"
+WARM_UP = 200
+
+# (statement, how gateway.db fetches it); statements that no longer exist are skipped.
+STATEMENTS = (
+    ("products.by_id", "fetch_one"),
+    ("product_pages.by_id", "fetch_all"),
+    ("reviews.page_by_created_at_desc", "fetch_all"),
+    ("categories.by_ids", "fetch_all"),
+    ("tags.of_products", "fetch_all"),
+)
 
 
-async def timed(label: str, n: int, call: Callable[[int], Awaitable[object]]) -> float:
-    for i in range(200):  # warm up: statement caches, pool connections
+def _values(params: tuple[str, ...], i: int) -> dict[str, Any]:
+    """Values for a statement's parameters: the first page of whatever it reads around `i`."""
+    known: dict[str, Any] = {
+        "id": i,
+        "ids": [i, i + 1, i + 2],
+        "product_ids": [i],
+        "roots": [0],
+        "limit": 21,
+        "after_id": 0,
+        "after_key": datetime(9999, 12, 31, tzinfo=UTC),
+    }
+    return {name: known.get(name) for name in params}
+
+
+async def _timed(n: int, call: Callable[[int], Awaitable[object]]) -> tuple[float, float]:
+    """(CPU µs, wall µs) per call over n calls after a warm-up."""
+    for i in range(WARM_UP):  # statement caches, pool connections
         await call(1 + i % 100)
     wall, cpu = time.perf_counter(), time.process_time()
     for i in range(n):
         await call(1 + i % 100)
     cpu = time.process_time() - cpu
     wall = time.perf_counter() - wall
-    print(f"  {label:<34} {cpu / n * 1e6:8.1f} µs CPU/stmt  {wall / n * 1e6:8.1f} µs wall/stmt")
-    return cpu / n
+    return cpu / n * 1e6, wall / n * 1e6
 
 
-async def run(url: str, n: int) -> None:
+async def measure(url: str, n: int, *, echo: bool = True) -> dict[str, Any]:
+    """Per statement: CPU and wall µs per call for raw asyncpg and gateway.db, and ratios."""
     registry = statements.load(SQL_DIR / "queries")
-    statement = registry["products.by_id"]
     ours = Database(url, registry, min_size=1, max_size=1)
     await ours.connect()
-    await migrate(ours, SQL_DIR / "migrations")
-    if not await ours.fetch_val("seed.has_data"):
-        await seed(ours, Scale.parse("small"))
-
     pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
     legacy = databases.Database(url, min_size=1, max_size=1)
     await legacy.connect()
-    # databases' text() path cannot parse `:id` next to `::` casts; by_id has none.
-    text = statement.text
+    rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    try:
+        for name, method in STATEMENTS:
+            statement = registry.get(name)
+            if statement is None:
+                skipped.append(f"{name}: no such statement")
+                continue
+            row = await _measure_one(statement, method, ours, pool, legacy, n)
+            rows.append(row)
+            if echo:
+                _print_row(row)
+    finally:
+        await legacy.disconnect()
+        await pool.close()
+        await ours.disconnect()
+    raw = sum(row["raw_cpu_us"] for row in rows)
+    mine = sum(row["gateway_cpu_us"] for row in rows)
+    result = {
+        "calls_per_statement": n,
+        "statements": rows,
+        "skipped": skipped,
+        "ratio": mine / raw if raw else None,
+    }
+    if echo and result["ratio"] is not None:
+        print(f"  all statements: gateway.db / raw asyncpg {result['ratio']:.2f}x CPU (≤ 1.25x)")
+    return result
+
+
+async def _measure_one(
+    statement: statements.Statement,
+    method: str,
+    ours: Database,
+    pool: asyncpg.Pool,
+    legacy: databases.Database,
+    n: int,
+) -> dict[str, Any]:
+    raw_method = "fetchrow" if method == "fetch_one" else "fetch"
+    fetch = getattr(ours, method)
+    # Values are built before timing, so both sides pay only for running the statement.
+    values = {i: _values(statement.params, i) for i in range(1, 101)}
+    args = {i: statement.args(value) for i, value in values.items()}
 
     async def raw(i: int) -> object:
         async with pool.acquire() as conn:
-            return await conn.fetchrow(statement.sql, i)
+            return await getattr(conn, raw_method)(statement.sql, *args[i])
 
     async def gateway_db(i: int) -> object:
-        return await ours.fetch_one("products.by_id", {"id": i})
+        return await fetch(statement.name, values[i])
 
-    async def databases_api(i: int) -> object:
-        return await legacy.fetch_one(text, {"id": i})
+    raw_cpu, raw_wall = await _timed(n, raw)
+    our_cpu, our_wall = await _timed(n, gateway_db)
+    row: dict[str, Any] = {
+        "statement": statement.name,
+        "raw_cpu_us": raw_cpu,
+        "raw_wall_us": raw_wall,
+        "gateway_cpu_us": our_cpu,
+        "gateway_wall_us": our_wall,
+        "ratio": our_cpu / raw_cpu,
+        "databases_cpu_us": None,
+    }
+    # databases' own text() path cannot parse `:name` next to `::` casts; only try it bare.
+    if "::" not in statement.text:
 
-    print(f"products.by_id, {n} calls each, one connection")
-    base = await timed("raw asyncpg (pool.acquire + fetchrow)", n, raw)
-    mine = await timed("gateway.db.Database.fetch_one", n, gateway_db)
-    theirs = await timed("databases.Database.fetch_one", n, databases_api)
-    print(f"  gateway.db / raw asyncpg:  {mine / base:.2f}x CPU  (target ≤ 1.25x)")
-    print(f"  databases  / raw asyncpg:  {theirs / base:.2f}x CPU")
-    await legacy.disconnect()
-    await pool.close()
-    await ours.disconnect()
+        async def databases_api(i: int) -> object:
+            return await legacy.fetch_one(statement.text, values[i])
+
+        row["databases_cpu_us"] = (await _timed(n, databases_api))[0]
+    return row
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    theirs = row["databases_cpu_us"]
+    extra = f"  databases API {theirs:7.1f} µs" if theirs is not None else ""
+    print(
+        f"  {row['statement']:<34} raw {row['raw_cpu_us']:7.1f} µs  "
+        f"gateway.db {row['gateway_cpu_us']:7.1f} µs CPU/stmt  {row['ratio']:.2f}x{extra}"
+    )
+
+
+async def _prepare_and_measure(url: str, n: int) -> None:
+    db = Database(url, statements.load(SQL_DIR / "queries"), min_size=1, max_size=1)
+    await db.connect()
+    try:
+        await migrate(db, SQL_DIR / "migrations")
+        if not await db.fetch_val("seed.has_data"):
+            await seed(db, Scale.parse("small"))
+    finally:
+        await db.disconnect()
+    print(f"CPU per statement, {n} calls each, one connection")
+    await measure(url, n)
 
 
 def main() -> None:
@@ -83,13 +179,13 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=5000)
     args = parser.parse_args()
     if args.url:
-        asyncio.run(run(args.url, args.n))
+        asyncio.run(_prepare_and_measure(args.url, args.n))
         return
     folder = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     folder.chmod(0o755)
     server = EmbeddedPostgres(folder, options={"fsync": "off"})
     try:
-        asyncio.run(run(server.start(), args.n))
+        asyncio.run(_prepare_and_measure(server.start(), args.n))
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)

@@ -13,21 +13,30 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from gateway import cache, migrations, probes, rest, services, statements
+from gateway.compare import page as compare_page
 from gateway.db import Database
 from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
 from gateway.graphql.endpoint import GraphQLEndpoint
+from gateway.graphql.execution import Engine
 from gateway.graphql.schema import build_schema
+from gateway.graphql.websocket import TransportWSHandler
+from gateway.lifecycle import Lifecycle
 from gateway.metrics import Metrics
 from gateway.metrics import endpoint as metrics_endpoint
 from gateway.middleware.authentication import AuthenticationMiddleware
 from gateway.middleware.bodylimit import BodyLimitMiddleware
+from gateway.middleware.consistency import ReadYourWritesMiddleware
 from gateway.middleware.context import RequestContextMiddleware
+from gateway.middleware.httpcache import HTTPCacheMiddleware
+from gateway.middleware.idempotency import IdempotencyMiddleware
 from gateway.middleware.ratelimit import RateLimitMiddleware
 from gateway.ratelimit import RateLimiter
 from gateway.responses import problem_response
+from gateway.rest import docs
+from gateway.services.caching import ReadCache
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 from gateway.types import Resources
@@ -48,9 +57,9 @@ def create_app(settings: Settings) -> Starlette:
     registry = statements.load(settings.sql_dir / "queries")
     statements.require(registry, (*services.STATEMENTS, *migrations.STATEMENTS))
     schema = build_schema(settings.schema_path)
-    graphql = GraphQLEndpoint(
-        schema, introspection=not settings.production, explorer=not settings.production
-    )
+    engine = Engine(schema, settings)
+    graphql = GraphQLEndpoint(engine, explorer=not settings.production)
+    subscriptions = TransportWSHandler(engine)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -66,6 +75,8 @@ def create_app(settings: Settings) -> Starlette:
             max_size=settings.db_pool_max_size,
             pool_timeout=settings.db_pool_timeout,
             statement_timeout=settings.db_statement_timeout,
+            read_url=settings.database_read_url,
+            statement_cache_size=settings.db_statement_cache_size,
         )
         await db.connect()
         store = cache.connect(settings.redis_url, timeout=settings.redis_timeout)
@@ -76,15 +87,26 @@ def create_app(settings: Settings) -> Starlette:
             login=settings.login_rate_limit_per_minute,
             metrics=metrics,
         )
+        lifecycle = Lifecycle()
         try:
             await _check_schema(db, settings)
+            lifecycle.install(settings.drain_seconds)
+            metrics.observe_pool(lambda: db.pool_in_use, settings.db_pool_max_size)
             log.info("gateway ready", extra={"env": settings.env, "cache": store.kind})
             yield {
                 "resources": Resources(
-                    settings=settings, db=db, cache=store, tokens=tokens, limiter=limiter
+                    settings=settings,
+                    db=db,
+                    cache=store,
+                    tokens=tokens,
+                    limiter=limiter,
+                    reads=ReadCache(store, settings.cache_prefix, enabled=settings.cache_enabled),
+                    lifecycle=lifecycle,
+                    metrics=metrics,
                 )
             }
         finally:
+            lifecycle.uninstall()
             await store.close()
             await db.disconnect()
 
@@ -92,15 +114,21 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Mount("/api/v1", routes=rest.ROUTES),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", subscriptions.endpoint),
             Route("/livez", probes.livez, methods=["GET"]),
             Route("/readyz", probes.readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
+            *docs.routes(),
+            *compare_page.ROUTES,
         ],
         middleware=[
             Middleware(RequestContextMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(AuthenticationMiddleware),
             Middleware(RateLimitMiddleware),
+            Middleware(ReadYourWritesMiddleware),
+            Middleware(IdempotencyMiddleware),
+            Middleware(HTTPCacheMiddleware, prefixes=("/api/", "/openapi.json")),
         ],
         exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error},
         lifespan=lifespan,

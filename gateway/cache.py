@@ -4,17 +4,24 @@ Every operation is bounded by a short timeout and guarded by a circuit breaker: 
 Redis fails, calls answer "unavailable" at once instead of waiting, so a request
 bypasses the cache and stays correct. After a cool-down one probe is let through;
 its success closes the breaker and the cache comes back by itself.
+
+It also carries publish/subscribe for change events: one pub/sub connection per process
+fans messages out to local subscribers, so every replica hears every replica's writes.
+Delivery is at most once: a message published while Redis is unreachable is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 log = logging.getLogger("gateway.cache")
@@ -38,6 +45,20 @@ return {1, math.floor(weighted + cost)}
 """
 
 
+# Versioned read: the key is the base plus the current generation counters, so entries
+# written before a generation moved are never read again. Reading the counters and the
+# entry in one script costs one round trip. (Under Redis Cluster all cache keys must share
+# a slot: give CACHE_PREFIX a hash tag such as "{gw}".)
+_VERSIONED_GET = """
+local parts = {}
+for i, counter in ipairs(KEYS) do
+  parts[i] = redis.call('GET', counter) or '0'
+end
+local key = ARGV[1] .. '@' .. table.concat(parts, '.')
+return {key, redis.call('GET', key)}
+"""
+
+
 class CacheUnavailable(Exception):
     """The cache could not answer in time; the caller goes to the database instead."""
 
@@ -49,14 +70,111 @@ class Cache(Protocol):
 
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, ttl: float) -> None: ...
+    async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        """Store `value` only if `key` holds nothing; whether it did (a lock or first write)."""
+        ...
+
     async def delete(self, *keys: str) -> None: ...
     async def incr(self, key: str) -> int: ...
+    async def versioned_get(self, base: str, versions: list[str]) -> tuple[str, bytes | None]:
+        """Resolve `base` plus the current values of the `versions` counters into a key, and
+        read it, in one round trip: (the full key, its value or None)."""
+        ...
+
+    async def bump(self, *counters: str) -> None:
+        """Increment every counter (generations): keys built on their old values go stale."""
+        ...
+
     async def hit(self, key: str, cost: int, limit: int, window: float) -> tuple[bool, int, float]:
         """Sliding-window counter: (allowed, count in window, seconds until the window turns)."""
         ...
 
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
+    async def publish(self, channel: str, message: bytes) -> None:
+        """Send `message` to every subscriber of `channel`, on every replica."""
+        ...
+
+    async def subscribe(self, channel: str) -> Subscription:
+        """The messages published on `channel` from now on; close it with `aclose()`."""
+        ...
+
+
+class Subscription:
+    """The messages published on one channel after it was opened, until `aclose()`.
+
+    Its queue is bounded: a subscriber that falls behind loses its oldest messages, never
+    the newest, and never slows the publisher down.
+    """
+
+    def __init__(
+        self,
+        channel: str,
+        queue: asyncio.Queue[bytes | None],
+        release: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.channel = channel
+        self._queue = queue
+        self._release = release
+        self._closed = False
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._closed:
+            raise StopAsyncIteration
+        message = await self._queue.get()
+        if message is None:
+            raise StopAsyncIteration
+        return message
+
+    async def aclose(self) -> None:
+        """Stop receiving; a pending `__anext__` ends the iteration."""
+        if self._closed:
+            return
+        self._closed = True
+        _offer(self._queue, None)
+        await self._release()
+
+
+def _offer(queue: asyncio.Queue[bytes | None], message: bytes | None) -> None:
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(message)
+
+
+class _Fanout:
+    """This process's subscribers, by channel."""
+
+    def __init__(self, queue_size: int = 64) -> None:
+        self.queue_size = queue_size
+        self._queues: dict[str, set[asyncio.Queue[bytes | None]]] = {}
+
+    def add(self, channel: str) -> tuple[asyncio.Queue[bytes | None], bool]:
+        """A new subscriber's queue, and whether it is the channel's first."""
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue(self.queue_size)
+        queues = self._queues.setdefault(channel, set())
+        queues.add(queue)
+        return queue, len(queues) == 1
+
+    def remove(self, channel: str, queue: asyncio.Queue[bytes | None]) -> bool:
+        """Forget a subscriber; True when it was the channel's last."""
+        queues = self._queues.get(channel)
+        if queues is None:
+            return False
+        queues.discard(queue)
+        if queues:
+            return False
+        del self._queues[channel]
+        return True
+
+    def channels(self) -> list[str]:
+        return list(self._queues)
+
+    def deliver(self, channel: str, message: bytes) -> None:
+        for queue in self._queues.get(channel, ()):
+            _offer(queue, message)
 
 
 class CircuitBreaker:
@@ -101,20 +219,27 @@ class RedisCache:
 
     kind = "redis"
 
-    def __init__(self, url: str, *, timeout: float = 0.15, max_connections: int = 50) -> None:
+    def __init__(self, url: str, *, timeout: float = 0.15, max_connections: int = 64) -> None:
         self.url = url
         self.timeout = timeout
         self.breaker = CircuitBreaker()
-        # No retries: a retry storm against a struggling Redis makes everything slower.
-        self._client: redis.Redis = redis.Redis.from_url(
+        # A blocking pool: under a burst, callers wait (within the operation's timeout) for
+        # a free connection; the default pool fails at once with "Too many connections",
+        # which would open the breaker and send the whole burst to the database.
+        pool = redis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=timeout,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
-            retry_on_timeout=False,
-            retry=None,
-            max_connections=max_connections,
+            # No retries: a retry storm against a struggling Redis makes everything slower.
+            retry=Retry(NoBackoff(), 0),
         )
+        self._client: redis.Redis = redis.Redis.from_pool(pool)
         self._window_script = self._client.register_script(_SLIDING_WINDOW)
+        self._versioned_script = self._client.register_script(_VERSIONED_GET)
+        self._fanout = _Fanout()
+        self._listener = _Listener(self._client, self._fanout, timeout)
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return await self._guarded(lambda: getattr(self._client, name)(*args, **kwargs))
@@ -138,12 +263,29 @@ class RedisCache:
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         await self._call("set", key, value, px=max(1, int(ttl * 1000)))
 
+    async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        return bool(await self._call("set", key, value, px=max(1, int(ttl * 1000)), nx=True))
+
     async def delete(self, *keys: str) -> None:
         if keys:
             await self._call("delete", *keys)
 
     async def incr(self, key: str) -> int:
         return int(await self._call("incr", key))
+
+    async def versioned_get(self, base: str, versions: list[str]) -> tuple[str, bytes | None]:
+        key, value = await self._guarded(lambda: self._versioned_script(keys=versions, args=[base]))
+        return _text(key), None if value is None else bytes(value)
+
+    async def bump(self, *counters: str) -> None:
+        async def incr_all() -> None:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for counter in counters:
+                    pipe.incr(counter)
+                await pipe.execute()
+
+        if counters:
+            await self._guarded(incr_all)
 
     async def hit(self, key: str, cost: int, limit: int, window: float) -> tuple[bool, int, float]:
         now_ms = int(time.time() * 1000)
@@ -162,8 +304,125 @@ class RedisCache:
         except CacheUnavailable:
             return False
 
+    async def publish(self, channel: str, message: bytes) -> None:
+        await self._call("publish", channel, message)
+
+    async def subscribe(self, channel: str) -> Subscription:
+        queue, first = self._fanout.add(channel)
+
+        async def release() -> None:
+            if self._fanout.remove(channel, queue):
+                await self._listener.drop(channel)
+
+        await self._listener.want(channel, first=first)
+        return Subscription(channel, queue, release)
+
     async def close(self) -> None:
+        await self._listener.close()
         await self._client.aclose()
+
+
+class _Listener:
+    """One pub/sub connection per process, shared by every local subscriber.
+
+    It subscribes to a channel when its first local subscriber arrives and unsubscribes
+    when the last one leaves. After a lost connection it reconnects with backoff and
+    subscribes again to every channel still wanted.
+    """
+
+    def __init__(self, client: redis.Redis, fanout: _Fanout, timeout: float) -> None:
+        self._client = client
+        self._fanout = fanout
+        self._timeout = timeout
+        self._pubsub: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._confirmations: dict[str, asyncio.Future[None]] = {}
+
+    async def want(self, channel: str, *, first: bool) -> None:
+        """Return once Redis confirmed the subscription, or after a bounded wait if it is
+        unreachable (the reader then subscribes as soon as Redis is back)."""
+        if first:
+            self._confirmations[channel] = asyncio.get_running_loop().create_future()
+            if self._task is None:
+                self._task = asyncio.create_task(self._run(), name="cache-pubsub")
+            elif self._pubsub is not None:
+                await self._command(self._pubsub.subscribe, channel)
+        confirmation = self._confirmations.get(channel)
+        if confirmation is None:
+            return
+        try:
+            async with asyncio.timeout(max(1.0, self._timeout * 4)):
+                await asyncio.shield(confirmation)
+        except TimeoutError:
+            log.warning(
+                "subscription to %s not confirmed yet; it will be once Redis answers", channel
+            )
+
+    async def drop(self, channel: str) -> None:
+        self._confirmations.pop(channel, None)
+        if self._pubsub is not None:
+            await self._command(self._pubsub.unsubscribe, channel)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _command(self, command: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        # Only writes: the reader task reads the replies. A failure here also breaks the
+        # reader's read, which reconnects and subscribes to every wanted channel again.
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            async with asyncio.timeout(self._timeout):
+                await command(*args)
+
+    async def _run(self) -> None:
+        delay = 0.1
+        while True:
+            pubsub: Any = self._client.pubsub()
+            try:
+                await pubsub.connect()
+                # From here on `want` subscribes new channels itself; the ones wanted until
+                # now are subscribed here (no await between the two lines: none is missed).
+                self._pubsub = pubsub
+                channels = self._fanout.channels()
+                if channels:
+                    await pubsub.subscribe(*channels)
+                delay = 0.1
+                await self._read(pubsub)
+            except (RedisError, OSError) as exc:
+                log.warning("pub/sub connection lost (%s); reconnecting in %.1f s", exc, delay)
+            finally:
+                self._pubsub = None
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _read(self, pubsub: Any) -> None:
+        quiet = 0
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            if message is None:
+                quiet += 1
+                if quiet >= 15:
+                    # A silent peer may be a dead one: a ping makes a broken connection fail.
+                    await pubsub.ping()
+                    quiet = 0
+                continue
+            quiet = 0
+            kind, channel = message["type"], _text(message["channel"])
+            if kind == "message":
+                self._fanout.deliver(channel, bytes(message["data"]))
+            elif kind == "subscribe":
+                confirmation = self._confirmations.pop(channel, None)
+                if confirmation is not None and not confirmation.done():
+                    confirmation.set_result(None)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class MemoryCache:
@@ -177,6 +436,7 @@ class MemoryCache:
     def __init__(self, max_entries: int = 10_000) -> None:
         self.max_entries = max_entries
         self._data: dict[str, tuple[float, bytes]] = {}
+        self._fanout = _Fanout()
 
     async def get(self, key: str) -> bytes | None:
         entry = self._data.get(key)
@@ -193,6 +453,12 @@ class MemoryCache:
             self._evict()
         self._data[key] = (time.monotonic() + ttl, value)
 
+    async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        if await self.get(key) is not None:
+            return False
+        await self.set(key, value, ttl)
+        return True
+
     async def delete(self, *keys: str) -> None:
         for key in keys:
             self._data.pop(key, None)
@@ -202,6 +468,18 @@ class MemoryCache:
         value = int(entry[1]) + 1 if entry else 1
         self._data[key] = (float("inf"), str(value).encode())
         return value
+
+    async def versioned_get(self, base: str, versions: list[str]) -> tuple[str, bytes | None]:
+        parts = []
+        for counter in versions:
+            value = await self.get(counter)
+            parts.append(value.decode() if value is not None else "0")
+        key = f"{base}@{'.'.join(parts)}"
+        return key, await self.get(key)
+
+    async def bump(self, *counters: str) -> None:
+        for counter in counters:
+            await self.incr(counter)
 
     async def hit(self, key: str, cost: int, limit: int, window: float) -> tuple[bool, int, float]:
         now = time.time()
@@ -217,6 +495,17 @@ class MemoryCache:
 
     async def ping(self) -> bool:
         return True
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        self._fanout.deliver(channel, message)
+
+    async def subscribe(self, channel: str) -> Subscription:
+        queue, _ = self._fanout.add(channel)
+
+        async def release() -> None:
+            self._fanout.remove(channel, queue)
+
+        return Subscription(channel, queue, release)
 
     async def close(self) -> None:
         self._data.clear()

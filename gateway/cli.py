@@ -1,4 +1,4 @@
-"""The `gateway` command line: serve, migrate, seed."""
+"""The `gateway` command line: serve, migrate, seed, user, compare."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 from gateway import logs
+from gateway.compare import command as compare_command
+from gateway.embedded import EmbeddedError
 from gateway.settings import Settings, SettingsError
 
 log = logging.getLogger("gateway.cli")
@@ -32,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
+    except EmbeddedError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 1
     return result
 
 
@@ -79,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
         help="read the password from standard input (never from the command line)",
     )
     create.set_defaults(run=_create_user)
+
+    compare_command.register(commands)
     return parser
 
 

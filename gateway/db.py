@@ -34,6 +34,9 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
+    # A connection whose server went away mid-operation can be left in a state where its
+    # next use fails this way; it is a dead connection, not a bug in the request.
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
 )
 
@@ -77,8 +80,11 @@ class Database:
         pool_timeout: float = 2.0,
         statement_timeout: float = 5.0,
         application_name: str = "gateway",
+        read_url: str | None = None,
+        statement_cache_size: int = 100,
     ) -> None:
         self.url = url
+        self.read_url = read_url
         self.statements = statements
         self._pool_timeout = pool_timeout
         self._min_size = min(min_size, max_size)
@@ -91,26 +97,48 @@ class Database:
             },
             # A client-side backstop in case the server never answers the cancel.
             "command_timeout": statement_timeout + 1.0,
+            # Connecting to an unreachable host gives up a little before the pool wait
+            # does (not after asyncpg's default minute), so it reports DB_UNAVAILABLE.
+            "timeout": max(0.1, pool_timeout * 0.75),
+            # 0 behind PgBouncer in transaction mode, where a prepared statement may not
+            # exist on the next transaction's server connection.
+            "statement_cache_size": statement_cache_size,
         }
         self._db: databases.Database | None = None
+        self._replica: databases.Database | None = None
 
     async def connect(self) -> None:
-        """Open the pool; when PostgreSQL is down, open it empty so the app still starts."""
+        """Open the pool(s); when PostgreSQL is down, open them empty so the app still starts."""
+        self._db = await self._open(self.url)
+        if self.read_url is not None:
+            self._replica = await self._open(self.read_url)
+
+    async def _open(self, url: str) -> databases.Database:
         db = databases.Database(
-            self.url, min_size=self._min_size, max_size=self._max_size, **self._options
+            url, min_size=self._min_size, max_size=self._max_size, **self._options
         )
         try:
             await db.connect()
         except _CONNECTION_ERRORS as exc:
             log.warning("database unreachable at start-up (%s); will connect on demand", exc)
-            db = databases.Database(self.url, min_size=0, max_size=self._max_size, **self._options)
+            db = databases.Database(url, min_size=0, max_size=self._max_size, **self._options)
             await db.connect()
-        self._db = db
+        return db
 
     async def disconnect(self) -> None:
-        if self._db is not None:
-            db, self._db = self._db, None
-            await db.disconnect()
+        for db in (self._db, self._replica):
+            if db is not None:
+                await db.disconnect()
+        self._db = self._replica = None
+
+    @property
+    def pinned(self) -> bool:
+        """Whether this task holds a connection (inside `transaction()` or `session()`)."""
+        return _pinned.get() is not None
+
+    @property
+    def has_replica(self) -> bool:
+        return self.read_url is not None
 
     @property
     def pool_in_use(self) -> int:
@@ -135,17 +163,24 @@ class Database:
                 except asyncpg.exceptions.PostgresError as exc:
                     raise StatementError(f"{statement.name}: {exc}") from None
 
-    async def fetch_all(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+    # `primary=True` keeps a read off the replica (sign-in data must never be stale).
+    async def fetch_all(
+        self, name: str, params: Mapping[str, Any] | None = None, *, primary: bool = False
+    ) -> list[Row]:
         """All rows of the named statement."""
-        return cast(list[Row], await self._run(name, params, "fetch"))
+        return cast(list[Row], await self._run(name, params, "fetch", primary))
 
-    async def fetch_one(self, name: str, params: Mapping[str, Any] | None = None) -> Row | None:
+    async def fetch_one(
+        self, name: str, params: Mapping[str, Any] | None = None, *, primary: bool = False
+    ) -> Row | None:
         """The first row of the named statement, or None."""
-        return cast(Row | None, await self._run(name, params, "fetchrow"))
+        return cast(Row | None, await self._run(name, params, "fetchrow", primary))
 
-    async def fetch_val(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
+    async def fetch_val(
+        self, name: str, params: Mapping[str, Any] | None = None, *, primary: bool = False
+    ) -> Any:
         """The first column of the first row, or None."""
-        return await self._run(name, params, "fetchval")
+        return await self._run(name, params, "fetchval", primary)
 
     async def execute(self, name: str, params: Mapping[str, Any] | None = None) -> str:
         """Run the named statement for its effect; returns the command tag."""
@@ -219,32 +254,65 @@ class Database:
             finally:
                 _pinned.reset(token)
 
-    async def _run(self, name: str, params: Mapping[str, Any] | None, method: str) -> Any:
+    async def _run(
+        self, name: str, params: Mapping[str, Any] | None, method: str, primary: bool = False
+    ) -> Any:
         statement = self.statement(name)
         args = statement.args(params)
-        async with self._connection() as conn:
+        stats = telemetry.current()
+        if not statement.read_only and stats is not None:
+            stats.written.add(statement.name.partition(".")[0])
+        if (
+            self._replica is not None
+            and statement.read_only
+            and not primary
+            and _pinned.get() is None
+            and not (stats is not None and stats.primary_only)
+        ):
+            try:
+                return await self._execute(self._replica, statement, args, method)
+            except DBUnavailable:
+                log.warning("read replica unavailable; reading from the primary")
+        return await self._execute(None, statement, args, method)
+
+    async def _execute(
+        self,
+        pool: databases.Database | None,
+        statement: Statement,
+        args: tuple[Any, ...],
+        method: str,
+    ) -> Any:
+        name = statement.name
+        async with self._connection(pool) as conn:
             started = time.perf_counter()
             try:
                 return await getattr(conn, method)(statement.sql, *args)
             except Exception as exc:
+                if isinstance(exc, _CONNECTION_ERRORS) and _pinned.get() is None:
+                    # Never hand a broken connection out again: the pool replaces it.
+                    conn.terminate()
                 raise _translate(exc) from exc
             finally:
                 _count(name, time.perf_counter() - started)
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Any]:
+    async def _connection(self, pool: databases.Database | None = None) -> AsyncIterator[Any]:
         pinned = _pinned.get()
         if pinned is not None:
             yield pinned
             return
-        if self._db is None:
+        db = pool or self._db
+        if db is None:
             raise DBUnavailable("The database pool is not open.")
-        handle = self._db.connection()
+        handle = db.connection()
         try:
-            async with asyncio.timeout(self._pool_timeout):
+            async with asyncio.timeout(self._pool_timeout) as deadline:
                 await handle.__aenter__()
         except TimeoutError:
-            raise PoolExhausted() from None
+            if deadline.expired():
+                raise PoolExhausted() from None
+            log.warning("connecting to the database timed out")
+            raise DBUnavailable() from None
         except _CONNECTION_ERRORS as exc:
             log.warning("cannot connect to the database: %s", exc)
             raise DBUnavailable() from exc

@@ -50,8 +50,8 @@ def postgres_bin_dir() -> Path:
     bin_dir = package / "pginstall" / "bin" if package else None
     if bin_dir is None or not os.access(bin_dir / "postgres", os.X_OK):
         raise EmbeddedError(
-            "embedded PostgreSQL needs the 'pgserver' package (pip install pgserver); "
-            "install it or set DATABASE_URL to an existing server"
+            "embedded PostgreSQL needs the 'pgserver' package "
+            "(pip install 'gateway[embedded]'); install it or set DATABASE_URL to a server"
         )
     return bin_dir
 

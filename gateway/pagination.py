@@ -14,7 +14,6 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -69,19 +68,6 @@ def decode_cursor(cursor: str, sort: str, *, parameter: str = "after") -> list[A
     if not isinstance(decoded, list) or not decoded or decoded[0] != sort:
         raise InvalidParameter(parameter, "cursor belongs to another sort order")
     return decoded[1:]
-
-
-def newest_first_position(after: str, sort: str) -> tuple[datetime, int]:
-    """The (created_at, id) inside a newest-first cursor; InvalidParameter if it is not one."""
-    values = decode_cursor(after, sort)
-    try:
-        created_at, row_id = values
-        moment = datetime.fromisoformat(created_at)
-    except (TypeError, ValueError):
-        raise InvalidParameter("after", "not a valid cursor") from None
-    if moment.tzinfo is None or not isinstance(row_id, int) or isinstance(row_id, bool):
-        raise InvalidParameter("after", "not a valid cursor")
-    return moment, row_id
 
 
 def check_limit(limit: int, *, parameter: str = "limit") -> int:

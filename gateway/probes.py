@@ -18,6 +18,10 @@ async def livez(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """200 when the database answers (cache down is "degraded", still 200); 503 otherwise."""
     resources: Resources = request.state.resources
+    if resources.lifecycle.draining:
+        return JSONResponse(
+            {"status": "draining"}, status_code=503, headers={"Cache-Control": "no-store"}
+        )
     readiness = await health.check(resources)
     if not readiness.database:
         status = "unavailable"

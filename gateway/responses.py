@@ -13,13 +13,18 @@ from gateway.errors import GatewayError, MethodNotAllowed, ValidationFailed
 PROBLEM_TYPE_BASE = "https://gateway.example/problems/"
 
 
+def json_bytes(content: Any) -> bytes:
+    """The exact bytes a JSONResponse sends for `content` (ETags are hashes of them)."""
+    return orjson.dumps(content)
+
+
 class JSONResponse(Response):
     """A JSON response serialized with orjson (datetimes as RFC 3339)."""
 
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return json_bytes(content)
 
 
 def problem_body(error: GatewayError) -> dict[str, Any]:

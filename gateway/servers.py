@@ -22,6 +22,7 @@ from gateway.principal import Role
 from gateway.ratelimit import RateLimiter
 from gateway.seed import Scale, seed
 from gateway.services import accounts
+from gateway.services.caching import ReadCache
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 from gateway.types import Resources
@@ -187,6 +188,7 @@ def _cli_resources(settings: Settings, db: Database) -> Resources:
         cache=cache,
         tokens=TokenIssuer("cli-issues-no-tokens", issuer="", audience="", ttl=0),
         limiter=RateLimiter(cache, prefix="cli", general=1, login=1),
+        reads=ReadCache(cache, "cli", enabled=False),
     )
 
 

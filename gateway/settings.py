@@ -24,6 +24,8 @@ class Settings:
 
     env: Environment = "development"
     database_url: str | None = None
+    database_read_url: str | None = None
+    read_after_write_seconds: int = 5
     redis_url: str | None = None
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".gateway")
     host: str = "127.0.0.1"
@@ -33,8 +35,10 @@ class Settings:
     db_pool_max_size: int = 10
     db_pool_timeout: float = 2.0
     db_statement_timeout: float = 5.0
+    db_statement_cache_size: int = 100
     redis_timeout: float = 0.15
     cache_prefix: str = "gw"
+    cache_enabled: bool = True
     log_level: str = "info"
     jwt_secret: str | None = None
     jwt_issuer: str = "gateway"
@@ -42,8 +46,16 @@ class Settings:
     access_token_ttl: int = 900
     refresh_token_ttl: int = 30 * 86400
     max_body_bytes: int = 1024 * 1024
+    drain_seconds: float = 0.0
     rate_limit_per_minute: int = 600
     login_rate_limit_per_minute: int = 5
+    graphql_max_tokens: int = 15_000
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 30
+    graphql_max_root_fields: int = 20
+    graphql_max_cost: int = 1000
+    graphql_persisted_only: bool = False
+    graphql_persisted_manifest: Path | None = None
     sql_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "sql")
     schema_path: Path = field(default_factory=lambda: PROJECT_ROOT / "schema.graphql")
 
@@ -82,6 +94,10 @@ class Settings:
         return cls(
             env=mode,
             database_url=env.get("DATABASE_URL") or None,
+            database_read_url=env.get("DATABASE_READ_URL") or None,
+            read_after_write_seconds=_int(
+                env, "READ_AFTER_WRITE_SECONDS", defaults.read_after_write_seconds, 0, 3600
+            ),
             redis_url=env.get("REDIS_URL") or None,
             data_dir=Path(env["GATEWAY_DATA_DIR"])
             if env.get("GATEWAY_DATA_DIR")
@@ -93,9 +109,21 @@ class Settings:
             db_pool_max_size=_int(env, "DB_POOL_MAX_SIZE", defaults.db_pool_max_size, 1, 1000),
             db_pool_timeout=_float(env, "DB_POOL_TIMEOUT", defaults.db_pool_timeout),
             db_statement_timeout=_float(env, "DB_STATEMENT_TIMEOUT", defaults.db_statement_timeout),
+            db_statement_cache_size=_int(
+                env, "DB_STATEMENT_CACHE_SIZE", defaults.db_statement_cache_size, 0, 10_000
+            ),
             redis_timeout=_float(env, "REDIS_TIMEOUT", defaults.redis_timeout),
             cache_prefix=env.get("CACHE_PREFIX", defaults.cache_prefix),
+            cache_enabled=_bool(env, "CACHE_ENABLED", defaults.cache_enabled),
             log_level=env.get("LOG_LEVEL", defaults.log_level).lower(),
+            sql_dir=Path(env["GATEWAY_SQL_DIR"])
+            if env.get("GATEWAY_SQL_DIR")
+            else defaults.sql_dir,
+            schema_path=(
+                Path(env["GATEWAY_SCHEMA_PATH"])
+                if env.get("GATEWAY_SCHEMA_PATH")
+                else defaults.schema_path
+            ),
             jwt_secret=env.get("JWT_SECRET") or None,
             jwt_issuer=env.get("JWT_ISSUER", defaults.jwt_issuer),
             jwt_audience=env.get("JWT_AUDIENCE", defaults.jwt_audience),
@@ -104,12 +132,30 @@ class Settings:
                 env, "REFRESH_TOKEN_TTL", defaults.refresh_token_ttl, 60, 365 * 86400
             ),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 1 << 30),
+            drain_seconds=_int(env, "GATEWAY_DRAIN_SECONDS", 0, 0, 300),
             rate_limit_per_minute=_int(
                 env, "RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute, 1, 1_000_000
             ),
             login_rate_limit_per_minute=_int(
                 env, "LOGIN_RATE_LIMIT_PER_MINUTE", defaults.login_rate_limit_per_minute, 1, 10_000
             ),
+            graphql_max_tokens=_int(
+                env, "GRAPHQL_MAX_TOKENS", defaults.graphql_max_tokens, 100, 1_000_000
+            ),
+            graphql_max_depth=_int(env, "GRAPHQL_MAX_DEPTH", defaults.graphql_max_depth, 2, 100),
+            graphql_max_aliases=_int(
+                env, "GRAPHQL_MAX_ALIASES", defaults.graphql_max_aliases, 0, 10_000
+            ),
+            graphql_max_root_fields=_int(
+                env, "GRAPHQL_MAX_ROOT_FIELDS", defaults.graphql_max_root_fields, 1, 1000
+            ),
+            graphql_max_cost=_int(
+                env, "GRAPHQL_MAX_COST", defaults.graphql_max_cost, 1, 10_000_000
+            ),
+            graphql_persisted_only=_bool(env, "GRAPHQL_PERSISTED_ONLY", False),
+            graphql_persisted_manifest=Path(env["GRAPHQL_PERSISTED_MANIFEST"])
+            if env.get("GRAPHQL_PERSISTED_MANIFEST")
+            else None,
         )
 
 
@@ -137,3 +183,15 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 < value <= 3600:
         raise SettingsError(f"{name} must be more than 0 and at most 3600 seconds, not {raw}")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")

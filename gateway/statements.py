@@ -50,6 +50,7 @@ class Statement:
     text: str
     sql: str
     params: tuple[str, ...]
+    read_only: bool = False
 
     def args(self, values: Mapping[str, Any] | None) -> tuple[Any, ...]:
         """Order `values` as `$1..$n`; missing or unexpected names are programming errors."""
@@ -114,7 +115,11 @@ def parse_file(path: Path) -> list[Statement]:
             sql, params = compile_params(text)
         except StatementError as exc:
             raise StatementError(f"{where}: {name}: {exc}") from None
-        statements.append(Statement(f"{prefix}.{name}", " ".join(doc_lines), text, sql, params))
+        statements.append(
+            Statement(
+                f"{prefix}.{name}", " ".join(doc_lines), text, sql, params, _is_read_only(text)
+            )
+        )
     if not statements:
         raise StatementError(f"{path.name}: no '-- name:' blocks")
     return statements
@@ -139,6 +144,20 @@ def require(registry: Mapping[str, Statement], names: Iterable[str]) -> None:
     unknown = sorted(set(names) - set(registry))
     if unknown:
         raise StatementError(f"unknown statements referenced by code: {', '.join(unknown)}")
+
+
+# Anything that writes, locks or has side effects keeps a statement on the primary.
+_SIDE_EFFECTS = re.compile(
+    r"\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|CREATE|ALTER|DROP|COPY|GRANT|REVOKE|LOCK|"
+    r"FOR\s+(NO\s+KEY\s+)?UPDATE|FOR\s+(KEY\s+)?SHARE|NEXTVAL|SETVAL|PG_ADVISORY\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_read_only(text: str) -> bool:
+    """Whether a statement may run on a read replica: a plain SELECT with no side effects."""
+    code = _strip_literals(text).lstrip()
+    return code.upper().startswith(("SELECT", "WITH")) and not _SIDE_EFFECTS.search(code)
 
 
 def _strip_literals(text: str) -> str:

@@ -21,7 +21,20 @@ class RequestStats:
     cache_hits: int = 0
     cache_misses: int = 0
     cache_bypasses: int = 0
+    # Once the request writes, or when its caller wrote moments ago, its reads go to the
+    # primary, never to a read replica that may lag behind.
+    recent_writer: bool = False
+    # The aggregates (statement file names) this request wrote to, for cache invalidation.
+    written: set[str] = field(default_factory=set)
     statements: list[str] = field(default_factory=list)
+
+    @property
+    def wrote(self) -> bool:
+        return bool(self.written)
+
+    @property
+    def primary_only(self) -> bool:
+        return self.wrote or self.recent_writer
 
     @property
     def cache_outcome(self) -> str | None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gateway.cache import Cache
 from gateway.db import Database
+from gateway.lifecycle import Lifecycle
+from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
+
+if TYPE_CHECKING:  # the read cache is built on these resources: no import cycle at run time
+    from gateway.services.caching import ReadCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +26,6 @@ class Resources:
     cache: Cache
     tokens: TokenIssuer
     limiter: RateLimiter
+    reads: ReadCache
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    metrics: Metrics = field(default_factory=Metrics)

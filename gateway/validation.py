@@ -26,9 +26,14 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
+    # PostgreSQL text cannot hold NUL, nor UTF-8 encode a lone surrogate; refuse both here
+    # rather than fail in the database.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
     return value
 
 
@@ -42,12 +47,30 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def _patch_schema(schema: dict[str, Any], model: type[Any]) -> None:
+    # The document says what validation does: no null unless `nullable`, no defaults
+    # (omitted means "keep"), and at least one field.
+    nullable: frozenset[str] = getattr(model, "nullable", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        prop.pop("default", None)
+        if name in nullable or "anyOf" not in prop:
+            continue
+        options = [option for option in prop.pop("anyOf") if option != {"type": "null"}]
+        if len(options) == 1:
+            prop.update(options[0])
+        else:
+            prop["anyOf"] = options
+    schema["minProperties"] = 1
+
+
 class Patch(Input):
     """Base of partial-update models: omitted fields stay as they are; null is refused.
 
     Services treat "not given" as "keep", so a null would silently do nothing; saying so is
     kinder. Fields that may really be cleared are listed in `nullable`.
     """
+
+    model_config = ConfigDict(json_schema_extra=_patch_schema)
 
     nullable: ClassVar[frozenset[str]] = frozenset()
 

@@ -169,6 +169,9 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 def settings(database_url: str, redis_url: str) -> Settings:
     """Settings for an app on this module's database and a per-test cache namespace."""
     return Settings(
+        # SQL counts and database failures are about the database: tests see it through a
+        # cold cache; tests/test_cache_coherence.py turns the cache on.
+        cache_enabled=False,
         database_url=database_url,
         redis_url=redis_url,
         cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",

@@ -14,13 +14,16 @@ from gateway.graphql.loaders import DataLoader
 from gateway.graphql.payloads import payload
 from gateway.ids import parse_id
 from gateway.pagination import Page, check_limit
-from gateway.services import categories, products
+from gateway.services import categories, product_lists, products
 
 category = ObjectType("Category")
 category_query = ObjectType("Query")
 category_mutation = MutationType()
 
-_ProductsKey = tuple[int, int, str | None]  # category id, first, after
+# (first, after, sort, filter): the shape of one products page, shared by many categories.
+_Shape = tuple[int, str | None, str, product_lists.ProductFilter]
+_ProductsKey = tuple[int, _Shape]  # category id, page shape
+_CountKey = tuple[int, product_lists.ProductFilter]
 
 
 def numeric_ids(data: Mapping[str, Any], *fields: str) -> dict[str, Any]:
@@ -66,25 +69,35 @@ def _products_loader(info: Info) -> DataLoader[_ProductsKey, Page[products.Produ
     resources = info.context.resources
 
     async def batch(keys: Sequence[_ProductsKey]) -> list[Page[products.Product]]:
-        # One statement per distinct (first, after): usually one for the whole request.
-        groups: dict[tuple[int, str | None], list[int]] = {}
-        for category_id, first, after in keys:
-            groups.setdefault((first, after), []).append(category_id)
+        # One statement per distinct page shape: usually one for the whole request.
+        groups: dict[_Shape, list[int]] = {}
+        for category_id, shape in keys:
+            groups.setdefault(shape, []).append(category_id)
         pages: dict[_ProductsKey, Page[products.Product]] = {}
-        for (first, after), ids in groups.items():
-            found = await categories.products_of(resources, ids, limit=first, after=after)
+        for shape, ids in groups.items():
+            first, after, sort, wanted = shape
+            found = await product_lists.pages_for_categories(
+                resources, ids, limit=first, after=after, sort=sort, filters=wanted
+            )
             for category_id, page in zip(ids, found, strict=True):
-                pages[(category_id, first, after)] = page
+                pages[(category_id, shape)] = page
         return [pages[key] for key in keys]
 
     return info.context.loader("category_products", batch)
 
 
-def _product_count_loader(info: Info) -> DataLoader[int, int]:
+def _product_count_loader(info: Info) -> DataLoader[_CountKey, int]:
     resources = info.context.resources
 
-    async def batch(ids: Sequence[int]) -> list[int]:
-        return await categories.count_products_of(resources, ids)
+    async def batch(keys: Sequence[_CountKey]) -> list[int]:
+        groups: dict[product_lists.ProductFilter, list[int]] = {}
+        for category_id, wanted in keys:
+            groups.setdefault(wanted, []).append(category_id)
+        counts: dict[_CountKey, int] = {}
+        for wanted, ids in groups.items():
+            found = await product_lists.counts_for_categories(resources, ids, wanted)
+            counts.update({(i, wanted): n for i, n in zip(ids, found, strict=True)})
+        return [counts[key] for key in keys]
 
     return info.context.loader("category_product_count", batch)
 
@@ -104,13 +117,23 @@ async def resolve_children(obj: dict[str, Any], info: Info) -> list[categories.C
 
 @category.field("products")
 async def resolve_products(
-    obj: dict[str, Any], info: Info, first: int, after: str | None = None
+    obj: dict[str, Any],
+    info: Info,
+    first: int,
+    after: str | None = None,
+    filter: dict[str, Any] | None = None,
+    sort: str = product_lists.DEFAULT_SORT,
 ) -> dict[str, Any]:
     check_limit(first, parameter="first")
+    # Checked here, so a bad argument fails this field alone, not the batch it would join.
+    wanted = product_lists.check_filter(filter)
+    if wanted.category is not None:
+        raise InvalidParameter("category", "not allowed here: the category is already given")
+    product_lists.check_position(after, sort)
     category_id: int = obj["id"]
-    page = await _products_loader(info).load((category_id, first, after))
+    page = await _products_loader(info).load((category_id, (first, after, sort, wanted)))
     counts = _product_count_loader(info)
-    return connection(page, lambda: counts.load(category_id))
+    return connection(page, lambda: counts.load((category_id, wanted)))
 
 
 @category_query.field("category")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ class Context:
     resources: Resources
     principal: Principal = ANONYMOUS
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+    _cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def loader(self, name: str, batch: BatchFn[Any, Any]) -> DataLoader[Any, Any]:
         """This request's loader called `name`, created on first use with `batch`.
@@ -30,6 +32,19 @@ class Context:
         if found is None:
             found = self._loaders[name] = DataLoader(batch)
         return found
+
+    def forget(self) -> None:
+        """Drop every loader and its memo: a subscription's next event reads fresh data."""
+        self._loaders.clear()
+
+    def on_close(self, cleanup: Callable[[], Awaitable[None]]) -> None:
+        """Run `cleanup` when the operation ends (a subscription's event listener)."""
+        self._cleanups.append(cleanup)
+
+    async def close(self) -> None:
+        """End the operation: run its cleanups, newest first."""
+        while self._cleanups:
+            await self._cleanups.pop()()
 
 
 Info = GraphQLResolveInfo[Context]

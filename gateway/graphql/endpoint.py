@@ -1,99 +1,139 @@
-"""The /graphql HTTP endpoint: JSON POST in, orjson out, status codes that mean something."""
+"""The /graphql HTTP endpoint: JSON POST and persisted-query GET in, orjson out, and
+status codes that mean something.
+
+POST runs any document sent as application/json (other bodies get 415 before anything
+reads them). GET runs persisted queries only, never a mutation (405), and answers with a
+strong ETag, so `If-None-Match` gets a bodiless 304.
+"""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from ariadne import graphql
 from ariadne.explorer import ExplorerGraphiQL
-from graphql import GraphQLError, GraphQLSchema, parse
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from gateway import telemetry
+from gateway import etags, telemetry
 from gateway.bodies import json_body
 from gateway.errors import (
     DBUnavailable,
     GatewayError,
+    InternalError,
+    InvalidParameter,
     MethodNotAllowed,
     PoolExhausted,
     QueryTimeout,
     RateLimited,
+    ServerError,
 )
 from gateway.graphql.context import Context
-from gateway.graphql.errors import codes, format_error
-from gateway.graphql.operations import Operation, select
+from gateway.graphql.errors import codes
+from gateway.graphql.execution import Engine, Rejected, errors_body
+from gateway.graphql.operations import Operation
 from gateway.middleware.authentication import identity_of, principal_of
 from gateway.types import Resources
 
-# Ariadne logs every error with a traceback, expected ones (NOT_FOUND, validation) included.
-# Our error formatter logs the unexpected ones with the request id, so silence the engine's.
-_ENGINE_LOG = logging.getLogger("gateway.graphql.engine")
-_ENGINE_LOG.setLevel(logging.CRITICAL)
-
-_INFRASTRUCTURE = {
-    DBUnavailable.code: DBUnavailable,
-    PoolExhausted.code: PoolExhausted,
-    QueryTimeout.code: QueryTimeout,
+# A result whose data is gone because a backend failed answers with that failure's status.
+_SERVER_ERRORS: dict[str, type[ServerError]] = {
+    error.code: error for error in (DBUnavailable, PoolExhausted, QueryTimeout, InternalError)
 }
+_GET_PARAMETERS = frozenset({"extensions", "variables", "operationName"})
 
 
 class GraphQLEndpoint:
-    """Executes GraphQL documents posted as application/json."""
+    """Serves GraphQL over HTTP at /graphql."""
 
-    def __init__(self, schema: GraphQLSchema, *, introspection: bool, explorer: bool) -> None:
-        self.schema = schema
-        self.introspection = introspection
+    def __init__(self, engine: Engine, *, explorer: bool) -> None:
+        self.engine = engine
         self.explorer = ExplorerGraphiQL(title="Gateway GraphiQL") if explorer else None
 
     async def handle(self, request: Request) -> Response:
         try:
             if request.method == "GET":
-                return self._get(request)
+                return await self._get(request)
             if request.method != "POST":
-                raise MethodNotAllowed(["GET", "POST"] if self.explorer else ["POST"])
+                raise MethodNotAllowed(["GET", "POST"])
             data = await json_body(
                 request, wrong_type="GraphQL requests must be POSTed as application/json."
             )
+            return await self._run(request, data, via_get=False)
         except GatewayError as error:
             return error_response(error)
+
+    async def _get(self, request: Request) -> Response:
+        params = request.query_params
+        if not params and self.explorer is not None:
+            return HTMLResponse(self.explorer.html(request))
+        if "extensions" not in params:
+            raise MethodNotAllowed(
+                ["POST"],
+                "GET runs persisted queries only (extensions=...); POST the document instead.",
+            )
+        unknown = sorted(set(params) - _GET_PARAMETERS)
+        if unknown:
+            raise InvalidParameter(
+                unknown[0], "unknown parameter (GET takes only a persisted query)"
+            )
+        data = {
+            "extensions": _json_parameter(params, "extensions"),
+            "variables": _json_parameter(params, "variables"),
+            "operationName": params.get("operationName"),
+        }
+        response = await self._run(request, data, via_get=True)
+        if response.status_code != 200:
+            return response
+        etag = etags.of(bytes(response.body))
+        signed_in = principal_of(request.scope).authenticated
+        headers = {
+            "ETag": etag,
+            # Anyone may store an anonymous answer but must check it is current; a signed-in
+            # caller's answer is theirs alone.
+            "Cache-Control": "private, no-store" if signed_in else "public, no-cache",
+            "Vary": "Authorization",
+        }
+        condition = request.headers.get("if-none-match")
+        if condition is not None and etags.none_match(condition, etag):
+            return Response(status_code=304, headers=headers)
+        response.headers.update(headers)
+        return response
+
+    async def _run(self, request: Request, data: Any, *, via_get: bool) -> Response:
         resources: Resources = request.state.resources
-        operation = _operation(data)
+        try:
+            prepared = await self.engine.prepare(resources.cache, data, may_register=not via_get)
+        except Rejected as rejected:
+            return await _charge(request, resources, None) or _refusal(rejected.errors)
         stats = telemetry.current()
-        if stats is not None and operation is not None:
-            stats.operation = operation.name
-        limited = await _charge(request, resources, operation)
+        if stats is not None:
+            stats.operation = prepared.operation.name
+        kind = prepared.operation.kind
+        if via_get and kind != "query":
+            raise MethodNotAllowed(["POST"], f"A {kind} cannot run over GET; POST it.")
+        if kind == "subscription":
+            message = "Subscriptions run over WebSocket at /graphql (graphql-transport-ws)."
+            return _refusal([GraphQLError(message)])
+        limited = await _charge(request, resources, prepared.operation)
         if limited is not None:
             return limited
-        _, result = await graphql(
-            self.schema,
-            data,
-            context_value=Context(resources, principal_of(request.scope)),
-            introspection=self.introspection,
-            error_formatter=format_error,
-            logger=_ENGINE_LOG,
-            debug=False,
-        )
-        return _result_response(result)
-
-    def _get(self, request: Request) -> Response:
-        if self.explorer is not None and not request.query_params:
-            return HTMLResponse(self.explorer.html(request))
-        raise MethodNotAllowed(["GET", "POST"] if self.explorer else ["POST"])
+        errors = self.engine.check(prepared)
+        if errors:
+            return _refusal(errors)
+        context = Context(resources, principal_of(request.scope))
+        return _result_response(await self.engine.execute(prepared, context))
 
 
-def _operation(data: Any) -> Operation | None:
-    """The operation about to run, or None when the document will fail parsing or selection."""
-    if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+def _json_parameter(params: Mapping[str, str], name: str) -> Any:
+    raw = params.get(name)
+    if raw is None:
         return None
-    name = data.get("operationName")
     try:
-        document = parse(data["query"])
-    except GraphQLError:
-        return None
-    return select(document, name if isinstance(name, str) else None)
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidParameter(name, "must be JSON") from None
 
 
 async def _charge(
@@ -117,23 +157,23 @@ async def _charge(
     return response
 
 
+def _refusal(errors: list[GraphQLError]) -> Response:
+    """400 for a request that never ran: parse, validation, limits or variables."""
+    return Response(orjson.dumps(errors_body(errors)), 400, media_type="application/json")
+
+
 def _result_response(result: dict[str, Any]) -> Response:
-    """Status per GraphQL over HTTP: 400 for a request that never ran, 503/504 when a backend
-    failure left no data, else 200 (field errors travel in the body)."""
+    """200 when the operation ran (field errors travel in the body); when a backend failure
+    or an unexpected error left no data at all, that failure's status (503, 504, 500)."""
     status, headers = 200, {}
     data = result.get("data")
-    errors = result.get("errors") or []
     if data is None or all(value is None for value in data.values()):
-        found = [c for c in codes(result) if c in _INFRASTRUCTURE]
-        # Parse, validation and variable errors carry no `path`: the operation never ran.
-        never_ran = "data" not in result or (data is None and not any("path" in e for e in errors))
+        found = [c for c in codes(result) if c in _SERVER_ERRORS]
         if found:
-            error = _INFRASTRUCTURE[found[0]]()
+            error = _SERVER_ERRORS[found[0]]()
             status = error.status
             if error.retry_after is not None:
                 headers["Retry-After"] = str(error.retry_after)
-        elif never_ran:
-            status = 400
     return Response(orjson.dumps(result), status, headers, media_type="application/json")
 
 

@@ -10,5 +10,7 @@ datetime_scalar = ScalarType("DateTime")
 
 
 @datetime_scalar.serializer
-def serialize_datetime(value: datetime) -> str:
-    return value.isoformat()
+def serialize_datetime(value: datetime | str) -> str:
+    # Values from the cache arrive as the RFC 3339 text orjson wrote, the same text as
+    # isoformat() gives for the datetime the database returned.
+    return value if isinstance(value, str) else value.isoformat()

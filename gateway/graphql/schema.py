@@ -11,12 +11,14 @@ from graphql import GraphQLSchema
 from gateway.graphql import account, order, review
 from gateway.graphql.category import category, category_mutation, category_query
 from gateway.graphql.product import product, product_mutation
-from gateway.graphql.query import query
+from gateway.graphql.query import product_sort_enum, query
 from gateway.graphql.scalars import datetime_scalar
+from gateway.graphql.subscriptions import subscription
 from gateway.graphql.tag import tag_mutation, tag_query
 
 BINDABLES: list[SchemaBindable] = [
     query,
+    product_sort_enum,
     account.account_query,
     account.mutation,
     account.role_enum,
@@ -37,6 +39,7 @@ BINDABLES: list[SchemaBindable] = [
     order.order_item,
     order.order_status_enum,
     datetime_scalar,
+    subscription,
 ]
 
 

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import telemetry
 from gateway.errors import InternalError
 from gateway.responses import problem_response
+from gateway.services import caching
 
 access_log = logging.getLogger("gateway.access")
 error_log = logging.getLogger("gateway.errors")
@@ -45,6 +46,8 @@ class RequestContextMiddleware:
         async def send_with_headers(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
+                if stats.written:
+                    await _invalidate(scope, stats.written)
                 response_started = True
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
@@ -68,6 +71,8 @@ class RequestContextMiddleware:
             await problem_response(InternalError())(scope, receive, send_with_headers)
         finally:
             route = scope.get("route")
+            duration = time.perf_counter() - started
+            _record(scope, stats, status, duration)
             access_log.info(
                 "request",
                 extra={
@@ -77,11 +82,49 @@ class RequestContextMiddleware:
                     "route": getattr(route, "path", None),
                     "operation": stats.operation,
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(duration * 1000, 2),
                     "queries": stats.queries,
                     "cache": stats.cache_outcome,
                 },
             )
+
+
+async def _invalidate(scope: Scope, written: set[str]) -> None:
+    resources = scope.get("state", {}).get("resources")
+    if resources is not None:
+        await caching.invalidate_written(resources, written)
+
+
+def _record(scope: Scope, stats: telemetry.RequestStats, status: int, seconds: float) -> None:
+    """Feed the request's figures to Prometheus (when the app's resources are up)."""
+    resources = scope.get("state", {}).get("resources")
+    if resources is None:
+        return
+    metrics = resources.metrics
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    template = _template(scope, route)
+    metrics.http_latency.labels(template, scope["method"], str(status)).observe(seconds)
+    if template == "/graphql" and scope["method"] in ("GET", "POST"):
+        metrics.graphql_latency.labels(metrics.operation(stats.operation)).observe(seconds)
+    if stats.queries:
+        metrics.sql_statements.labels(template).inc(stats.queries)
+    for outcome, count in (
+        ("hit", stats.cache_hits),
+        ("miss", stats.cache_misses),
+        ("bypass", stats.cache_bypasses),
+    ):
+        if count:
+            metrics.cache_outcomes.labels(outcome).inc(count)
+
+
+def _template(scope: Scope, route_path: str) -> str:
+    # Routes under a Mount report their own path; put the mount's prefix back.
+    if route_path == "unmatched":
+        return route_path
+    mount = scope.get("root_path", "") or ""
+    app_root = scope.get("app_root_path", "") or ""
+    prefix = mount[len(app_root) :] if mount.startswith(app_root) else mount
+    return prefix + route_path
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -1,64 +1,118 @@
-"""REST handlers for /api/v1/auth/* and /api/v1/users/*."""
+"""REST operations on /api/v1/auth/* and /api/v1/users/*."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from starlette.requests import Request
+from pydantic import Field
 from starlette.responses import Response
 
-from gateway.bodies import json_body
-from gateway.errors import FieldError, RateLimited, ValidationFailed
-from gateway.middleware.authentication import identity_of, principal_of
+from gateway.errors import RateLimited
+from gateway.middleware.authentication import identity_of
 from gateway.responses import JSONResponse
-from gateway.rest import params
+from gateway.rest.schemas import AccountOut, SessionOut, UserProfile
+from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import accounts
-from gateway.types import Resources
-
-_NO_STORE = {"Cache-Control": "private, no-store"}
+from gateway.validation import Input, Text, validate
 
 
-async def register(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    session = await accounts.register(resources, await json_body(request))
-    user_id = session.account["id"]
-    headers = {**_NO_STORE, "Location": f"/api/v1/users/{user_id}"}
-    return JSONResponse({"data": session.as_dict()}, status_code=201, headers=headers)
+class RefreshInput(Input):
+    """A refresh token to trade for a new pair."""
+
+    refresh_token: Annotated[Text, Field(max_length=200)]
 
 
-async def login(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    decision = await resources.limiter.charge(identity_of(request.scope), "login")
+async def register(call: Call[NoQuery]) -> Response:
+    session = await accounts.register(call.resources, await call.body())
+    location = {"Location": f"/api/v1/users/{session.account['id']}"}
+    return JSONResponse({"data": session.as_dict()}, status_code=201, headers=location)
+
+
+async def login(call: Call[NoQuery]) -> Response:
+    decision = await call.resources.limiter.charge(identity_of(call.request.scope), "login")
     if not decision.allowed:
         raise RateLimited(decision.reset, "Too many sign-in attempts; wait before trying again.")
-    session = await accounts.login(resources, await json_body(request))
-    return JSONResponse({"data": session.as_dict()}, headers=_NO_STORE)
+    session = await accounts.login(call.resources, await call.body())
+    return JSONResponse({"data": session.as_dict()})
 
 
-async def refresh(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    body: Any = await json_body(request)
-    token = body.get("refresh_token") if isinstance(body, dict) else None
-    if not isinstance(token, str) or set(body) != {"refresh_token"}:
-        raise ValidationFailed(
-            [FieldError("refresh_token", 'required: the body is {"refresh_token": "..."}')]
-        )
-    session = await accounts.refresh(resources, token)
-    return JSONResponse({"data": session.as_dict()}, headers=_NO_STORE)
+async def refresh(call: Call[NoQuery]) -> Response:
+    token = validate(RefreshInput, await call.body()).refresh_token
+    session = await accounts.refresh(call.resources, token)
+    return JSONResponse({"data": session.as_dict()})
 
 
-async def me(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    account = await accounts.me(resources, principal_of(request.scope))
-    return JSONResponse({"data": account}, headers=_NO_STORE)
+async def me(call: Call[NoQuery]) -> Response:
+    account = await accounts.me(call.resources, call.principal)
+    return JSONResponse({"data": account})
 
 
-async def user(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    profile = await accounts.public_profile(resources, params.path_id(request))
+async def user(call: Call[NoQuery]) -> Response:
+    profile = await accounts.public_profile(call.resources, call.path_id())
     return JSONResponse({"data": profile})
+
+
+_TAG = "accounts"
+_SESSION = Answer(schema=SessionOut, description="Signed in.")
+
+OPERATIONS: list[Operation[Any]] = [
+    Operation(
+        "POST",
+        "/auth/register",
+        register,
+        "Create a customer account and sign in",
+        _TAG,
+        NoQuery,
+        Answer(201, SessionOut, "Registered and signed in.", headers=("Location",)),
+        body=accounts.RegisterInput,
+        errors=(409,),
+        per_user=True,
+    ),
+    Operation(
+        "POST",
+        "/auth/login",
+        login,
+        "Sign in",
+        _TAG,
+        NoQuery,
+        _SESSION,
+        description="A wrong email or password is 401 with one message for both; "
+        "attempts are rate limited per caller (429).",
+        body=accounts.LoginInput,
+        per_user=True,
+    ),
+    Operation(
+        "POST",
+        "/auth/refresh",
+        refresh,
+        "Trade a refresh token for a new pair",
+        _TAG,
+        NoQuery,
+        _SESSION,
+        description="The old refresh token stops working; presenting it again revokes the "
+        "whole sign-in (401).",
+        body=RefreshInput,
+        per_user=True,
+    ),
+    Operation(
+        "GET",
+        "/users/me",
+        me,
+        "Your account",
+        _TAG,
+        NoQuery,
+        Answer(schema=AccountOut, description="The signed-in account."),
+        access="user",
+        per_user=True,
+    ),
+    Operation(
+        "GET",
+        "/users/{id}",
+        user,
+        "A user's public profile",
+        _TAG,
+        NoQuery,
+        Answer(schema=UserProfile, description="Id and display name; never an email."),
+        errors=(404,),
+    ),
+]

@@ -1,102 +1,184 @@
-"""REST handlers for /api/v1/categories: the tree, one category by id or slug, its products."""
+"""REST operations on /api/v1/categories: the tree, one category by id or slug, its products."""
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from typing import Any, Literal
+
+from pydantic import Field
 from starlette.responses import Response
 
-from gateway.bodies import json_body
-from gateway.middleware.authentication import principal_of
+from gateway.ids import parse_id
+from gateway.parameters import Id, ListParameters, Names, Parameters
 from gateway.responses import JSONResponse
-from gateway.rest import params
-from gateway.rest.lists import list_response
-from gateway.services import categories
-from gateway.types import Resources
+from gateway.rest.lists import item_response, list_response
+from gateway.rest.products import FIELDS_HELP, SORT_HELP, CategoryProductsQuery
+from gateway.rest.schemas import CategoryOut, ProductOut
+from gateway.rest.spec import ID, Answer, Call, NoQuery, Operation, PathParameter
+from gateway.services import categories, product_lists
+
+CategoryField = Literal["id", "slug", "name", "parent_id", "created_at"]
 
 
-async def collection(request: Request) -> Response:
-    """/categories: GET lists in id order, POST creates (admin)."""
-    if request.method == "POST":
-        return await create_category(request)
-    return await list_categories(request)
+class CategoryQuery(Parameters):
+    """One category's shape."""
+
+    fields: Names[CategoryField] | None = Field(default=None, description=FIELDS_HELP)
 
 
-async def item(request: Request) -> Response:
-    """/categories/{id}: GET reads (id or slug), PATCH changes, DELETE deletes (admin)."""
-    if request.method == "PATCH":
-        return await update_category(request)
-    if request.method == "DELETE":
-        return await delete_category(request)
-    return await get_category(request)
+class CategoryListQuery(ListParameters):
+    """/categories query."""
+
+    sort: categories.Sort = Field(default=categories.DEFAULT_SORT, description=SORT_HELP)
+    fields: Names[CategoryField] | None = Field(default=None, description=FIELDS_HELP)
+    parent_id: Id | None = Field(
+        default=None, description="Only the direct children of this category."
+    )
 
 
-async def list_categories(request: Request) -> Response:
-    params.only(request, {"limit", "after", "count", "parent_id"})
-    resources: Resources = request.state.resources
-    limit = params.limit(request)
+async def list_categories(call: Call[CategoryListQuery]) -> Response:
+    query = call.query
     page = await categories.list_categories(
-        resources,
-        limit=limit,
-        after=params.cursor(request),
-        parent_id=params.query_id(request, "parent_id"),
-        count=params.count(request),
+        call.resources,
+        limit=query.limit,
+        after=query.after,
+        sort=query.sort,
+        parent_id=query.parent_id,
+        count=query.count is not None,
     )
-    return list_response(request, page, limit)
+    return list_response(call.request, page, query.limit, fields=query.fields)
 
 
-async def get_category(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    category = await categories.get_category(resources, _id_or_slug(request))
-    return JSONResponse({"data": category})
+async def get_category(call: Call[CategoryQuery]) -> Response:
+    category = await categories.get_category(call.resources, _id_or_slug(call))
+    return item_response(category, fields=call.query.fields)
 
 
-async def category_products(request: Request) -> Response:
-    params.only(request, {"limit", "after", "count"})
-    resources: Resources = request.state.resources
-    limit = params.limit(request)
-    page = await categories.category_products(
-        resources,
-        _id_or_slug(request),
-        limit=limit,
-        after=params.cursor(request),
-        count=params.count(request),
+async def list_category_products(call: Call[CategoryProductsQuery]) -> Response:
+    query = call.query
+    include = query.include or ()
+    page = await product_lists.category_products(
+        call.resources,
+        _id_or_slug(call),
+        limit=query.limit,
+        after=query.after,
+        sort=query.sort,
+        filters=query,
+        count=query.count is not None,
+        include=include,
     )
-    return list_response(request, page, limit)
+    return list_response(call.request, page, query.limit, fields=query.fields, keep=include)
 
 
-async def create_category(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    category = await categories.create_category(
-        resources, principal_of(request.scope), await json_body(request)
-    )
+async def create_category(call: Call[NoQuery]) -> Response:
+    category = await categories.create_category(call.resources, call.principal, await call.body())
     location = {"Location": f"/api/v1/categories/{category['id']}"}
     return JSONResponse({"data": category}, status_code=201, headers=location)
 
 
-async def update_category(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    category_id = params.path_id(request)
+async def update_category(call: Call[NoQuery]) -> Response:
     category = await categories.update_category(
-        resources, principal_of(request.scope), category_id, await json_body(request)
+        call.resources, call.principal, call.path_id(), await call.body()
     )
     return JSONResponse({"data": category})
 
 
-async def delete_category(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    await categories.delete_category(
-        resources, principal_of(request.scope), params.path_id(request)
-    )
+async def delete_category(call: Call[NoQuery]) -> Response:
+    await categories.delete_category(call.resources, call.principal, call.path_id())
     return Response(status_code=204)
 
 
-def _id_or_slug(request: Request) -> int | str:
+def _id_or_slug(call: Call[Any]) -> int | str:
     """Digits name an id (checked like any path id); anything else is a slug for the service."""
-    text: str = request.path_params["id"]
+    text = call.path_text()
     if text.isascii() and text.isdigit():
-        return params.path_id(request)
+        return parse_id(text)
     return text
+
+
+_ID_OR_SLUG = {
+    "id": PathParameter(
+        "The category's id, or its slug (digits always mean an id).",
+        {
+            "anyOf": [
+                dict(ID.schema),
+                {"type": "string", "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$", "maxLength": 100},
+            ]
+        },
+    )
+}
+_ITEM = "/categories/{id}"
+_TAG = "categories"
+_CATEGORY = Answer(schema=CategoryOut, description="The category.")
+
+OPERATIONS: list[Operation[Any]] = [
+    Operation(
+        "GET",
+        "/categories",
+        list_categories,
+        "List categories",
+        _TAG,
+        CategoryListQuery,
+        Answer(schema=CategoryOut, many=True, sparse=True, description="A page of categories."),
+    ),
+    Operation(
+        "POST",
+        "/categories",
+        create_category,
+        "Create a category",
+        _TAG,
+        NoQuery,
+        Answer(201, CategoryOut, "Created.", headers=("Location",)),
+        body=categories.CreateCategoryInput,
+        access="admin",
+        errors=(409,),
+    ),
+    Operation(
+        "GET",
+        _ITEM,
+        get_category,
+        "Read a category by id or slug",
+        _TAG,
+        CategoryQuery,
+        Answer(schema=CategoryOut, sparse=True, description="The category."),
+        errors=(404,),
+        path_parameters=_ID_OR_SLUG,
+    ),
+    Operation(
+        "PATCH",
+        _ITEM,
+        update_category,
+        "Change some fields of a category",
+        _TAG,
+        NoQuery,
+        _CATEGORY,
+        description="A null `parent_id` makes it top-level; it cannot move below itself (409).",
+        body=categories.UpdateCategoryInput,
+        access="admin",
+        errors=(404, 409),
+    ),
+    Operation(
+        "DELETE",
+        _ITEM,
+        delete_category,
+        "Delete a category",
+        _TAG,
+        NoQuery,
+        Answer(204, description="Deleted."),
+        description="Refused (409) while products or subcategories are filed under it.",
+        access="admin",
+        errors=(404, 409),
+    ),
+    Operation(
+        "GET",
+        "/categories/{id}/products",
+        list_category_products,
+        "List the products under a category",
+        _TAG,
+        CategoryProductsQuery,
+        Answer(schema=ProductOut, many=True, sparse=True, description="A page of products."),
+        description="Products filed under the category or any category below it, with the "
+        "read grammar of /products.",
+        errors=(404,),
+        path_parameters=_ID_OR_SLUG,
+    ),
+]

@@ -1,7 +1,9 @@
-"""List responses: `{"data": [...], "page": {...}}` and the `Link: rel="next"` header."""
+"""Read responses: `{"data": ...}` and lists with `page` and `Link: rel="next"`, shaped by
+`fields` (sparse fieldsets)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -10,8 +12,20 @@ from gateway.pagination import Page
 from gateway.responses import JSONResponse
 
 
-def list_response(request: Request, page: Page[Any], limit: int) -> JSONResponse:
-    """The list body with its page object, and a Link to the next page when there is one."""
+def list_response(
+    request: Request,
+    page: Page[Any],
+    limit: int,
+    *,
+    fields: Sequence[str] | None = None,
+    keep: Sequence[str] = (),
+) -> JSONResponse:
+    """The list body with its page object, and a Link to the next page when there is one.
+
+    With `fields`, each item keeps only those properties, its `id` and the `keep` ones
+    (relations the client asked to include).
+    """
+    items = page.items if fields is None else [sparse(item, fields, keep) for item in page.items]
     meta: dict[str, Any] = {"limit": limit, "next_cursor": page.next_cursor}
     if page.total is not None:
         meta["total"] = page.total
@@ -19,4 +33,17 @@ def list_response(request: Request, page: Page[Any], limit: int) -> JSONResponse
     if page.next_cursor is not None:
         next_url = request.url.include_query_params(after=page.next_cursor)
         headers["Link"] = f'<{next_url}>; rel="next"'
-    return JSONResponse({"data": page.items, "page": meta}, headers=headers)
+    return JSONResponse({"data": items, "page": meta}, headers=headers)
+
+
+def item_response(
+    item: dict[str, Any], *, fields: Sequence[str] | None = None, keep: Sequence[str] = ()
+) -> JSONResponse:
+    """One resource as `{"data": ...}`, with only `fields` (and `id`, and `keep`) when given."""
+    return JSONResponse({"data": item if fields is None else sparse(item, fields, keep)})
+
+
+def sparse(item: dict[str, Any], fields: Sequence[str], keep: Sequence[str] = ()) -> dict[str, Any]:
+    """`item` with only `id`, `fields` and `keep`, in the item's own order."""
+    wanted = {"id", *fields, *keep}
+    return {name: value for name, value in item.items() if name in wanted}

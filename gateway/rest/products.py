@@ -1,74 +1,246 @@
-"""REST handlers for /api/v1/products: parse and validate, call the service, render."""
+"""REST operations on /api/v1/products: the read grammar, and writes guarded by If-Match.
+
+A product's ETag is the hash of its GET body (`gateway.etags`). PATCH and PUT take it
+back in If-Match: the service locks the row, renders the product as it is now, and
+writes only if that representation still hashes to a tag the client sent. So the check
+covers everything the client saw (a review changing `rating_avg` makes the tag stale as
+surely as an edit does) and no write can slip in between check and change.
+"""
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from typing import Any, Literal
+
+from pydantic import Field
 from starlette.responses import Response
 
-from gateway.bodies import json_body
-from gateway.middleware.authentication import principal_of
-from gateway.responses import JSONResponse
-from gateway.rest import params
-from gateway.rest.lists import list_response
-from gateway.services import products
-from gateway.types import Resources
+from gateway import etags
+from gateway.errors import InvalidParameter
+from gateway.parameters import ListParameters, Names, Parameters
+from gateway.responses import json_bytes
+from gateway.rest.lists import item_response, list_response
+from gateway.rest.schemas import ProductDetail, ProductOut
+from gateway.rest.spec import Answer, Call, NoQuery, Operation
+from gateway.services import product_lists, products
+
+ProductField = Literal[
+    "id",
+    "sku",
+    "name",
+    "description",
+    "price",
+    "stock",
+    "in_stock",
+    "category_id",
+    "review_count",
+    "rating_avg",
+    "created_at",
+    "updated_at",
+    "version",
+]
+"""Properties `fields=` can pick (id always comes along)."""
+
+SORT_HELP = "The order: a field, `-` in front for descending; the id breaks ties."
+FIELDS_HELP = (
+    "Only these properties (comma-separated), and the included relations; `id` always comes along."
+)
 
 
-async def collection(request: Request) -> Response:
-    """/products: GET lists, POST creates (admin)."""
-    if request.method == "POST":
-        return await create_product(request)
-    return await list_products(request)
+INCLUDE_HELP = (
+    "Embed relations (comma-separated), one query each for the whole page: `category`, "
+    "`tags`, `reviews` (the newest 10)."
+)
 
 
-async def item(request: Request) -> Response:
-    """/products/{id}: GET reads, PATCH changes, DELETE deletes (admin for both)."""
-    if request.method == "PATCH":
-        return await update_product(request)
-    if request.method == "DELETE":
-        return await delete_product(request)
-    return await get_product(request)
+class ProductShape(Parameters):
+    """Which properties and relations a product read carries."""
+
+    fields: Names[ProductField] | None = Field(default=None, description=FIELDS_HELP)
+    include: Names[product_lists.Include] | None = Field(default=None, description=INCLUDE_HELP)
 
 
-async def list_products(request: Request) -> Response:
-    params.only(request, {"limit", "after", "count"})
-    resources: Resources = request.state.resources
-    limit = params.limit(request)
-    page = await products.list_products(
-        resources, limit=limit, after=params.cursor(request), count=params.count(request)
+class ProductListShape(ListParameters):
+    """Order and shape of a product list."""
+
+    sort: product_lists.Sort = Field(default=product_lists.DEFAULT_SORT, description=SORT_HELP)
+    fields: Names[ProductField] | None = Field(default=None, description=FIELDS_HELP)
+    include: Names[product_lists.Include] | None = Field(default=None, description=INCLUDE_HELP)
+
+
+# The shape comes last among the bases so its parameters come first in the document.
+class ProductListQuery(product_lists.ProductFilter, ProductListShape):
+    """/products query: shape, order and every filter."""
+
+
+class CategoryProductsQuery(product_lists.ProductConditions, ProductListShape):
+    """/categories/{id}/products query: the category is in the path."""
+
+
+async def list_products(call: Call[ProductListQuery]) -> Response:
+    query = call.query
+    include = query.include or ()
+    page = await product_lists.list_products(
+        call.resources,
+        limit=query.limit,
+        after=query.after,
+        sort=query.sort,
+        filters=query,
+        count=query.count is not None,
+        include=include,
     )
-    return list_response(request, page, limit)
+    return list_response(call.request, page, query.limit, fields=query.fields, keep=include)
 
 
-async def get_product(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    product = await products.get_product(resources, params.path_id(request))
-    return JSONResponse({"data": product})
+async def get_product(call: Call[ProductShape]) -> Response:
+    query = call.query
+    include = query.include or ()
+    product = await product_lists.get_product(call.resources, call.path_id(), include=include)
+    if query.fields is None:
+        return tagged({"data": product})
+    return item_response(product, fields=query.fields, keep=include)
 
 
-async def create_product(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    product = await products.create_product(
-        resources, principal_of(request.scope), await json_body(request)
-    )
+async def create_product(call: Call[NoQuery]) -> Response:
+    product = await products.create_product(call.resources, call.principal, await call.body())
     location = {"Location": f"/api/v1/products/{product['id']}"}
-    return JSONResponse({"data": product}, status_code=201, headers=location)
+    return tagged({"data": product}, status=201, headers=location)
 
 
-async def update_product(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    product_id = params.path_id(request)
+async def update_product(call: Call[NoQuery]) -> Response:
     product = await products.update_product(
-        resources, principal_of(request.scope), product_id, await json_body(request)
+        call.resources,
+        call.principal,
+        call.path_id(),
+        await call.body(),
+        precondition=precondition(call),
     )
-    return JSONResponse({"data": product})
+    return tagged({"data": product})
 
 
-async def delete_product(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    await products.delete_product(resources, principal_of(request.scope), params.path_id(request))
+async def replace_product(call: Call[NoQuery]) -> Response:
+    product = await products.replace_product(
+        call.resources,
+        call.principal,
+        call.path_id(),
+        await call.body(),
+        precondition=precondition(call),
+    )
+    return tagged({"data": product})
+
+
+async def delete_product(call: Call[NoQuery]) -> Response:
+    await products.delete_product(call.resources, call.principal, call.path_id())
     return Response(status_code=204)
+
+
+def tagged(content: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response carrying the ETag of its own body."""
+    body = json_bytes(content)
+    return Response(
+        body,
+        status_code=status,
+        media_type="application/json",
+        headers={**(headers or {}), "ETag": etags.of(body)},
+    )
+
+
+def precondition(call: Call[Any]) -> products.Precondition | None:
+    """The If-Match check for the service, or None without the header.
+
+    Raises InvalidParameter for a header that holds no entity tags (a bare version number,
+    say), which could never match and is better reported than answered with 412.
+    """
+    header = call.header("if-match")
+    if header is None:
+        return None
+    if etags.parse(header) is None:
+        raise InvalidParameter("If-Match", 'must be "*" or ETags as GET sent them, quoted')
+    return lambda current: etags.match(header, etags.of(json_bytes({"data": current})))
+
+
+_ITEM = "/products/{id}"
+_TAG = "products"
+_PRODUCT = Answer(schema=ProductDetail, description="The product.", headers=("ETag",))
+_WRITE_ERRORS = (404, 409)
+
+OPERATIONS: list[Operation[Any]] = [
+    Operation(
+        "GET",
+        "/products",
+        list_products,
+        "List products",
+        _TAG,
+        ProductListQuery,
+        Answer(schema=ProductOut, many=True, sparse=True, description="A page of products."),
+        description="Sorted, filtered and shaped with the read grammar; keyset pagination "
+        "with `after` (stable while rows are added).",
+    ),
+    Operation(
+        "POST",
+        "/products",
+        create_product,
+        "Create a product",
+        _TAG,
+        NoQuery,
+        Answer(201, ProductDetail, "Created.", headers=("Location", "ETag")),
+        body=products.CreateProductInput,
+        access="admin",
+        errors=(409,),
+    ),
+    Operation(
+        "GET",
+        _ITEM,
+        get_product,
+        "Read a product",
+        _TAG,
+        ProductShape,
+        Answer(
+            schema=ProductDetail,
+            sparse=True,
+            description="The product. Its ETag, taken without `fields` or `include`, is what "
+            "If-Match expects.",
+            headers=("ETag",),
+        ),
+        errors=(404,),
+    ),
+    Operation(
+        "PATCH",
+        _ITEM,
+        update_product,
+        "Change some fields of a product",
+        _TAG,
+        NoQuery,
+        _PRODUCT,
+        description="Omitted fields stay as they are; `tag_ids` replaces the set.",
+        body=products.UpdateProductInput,
+        access="admin",
+        errors=_WRITE_ERRORS,
+        if_match=True,
+    ),
+    Operation(
+        "PUT",
+        _ITEM,
+        replace_product,
+        "Replace a product",
+        _TAG,
+        NoQuery,
+        _PRODUCT,
+        description="Every field is required; the product keeps its id.",
+        body=products.ReplaceProductInput,
+        access="admin",
+        errors=_WRITE_ERRORS,
+        if_match=True,
+    ),
+    Operation(
+        "DELETE",
+        _ITEM,
+        delete_product,
+        "Delete a product",
+        _TAG,
+        NoQuery,
+        Answer(204, description="Deleted."),
+        description="Its reviews go with it; refused (409) while orders refer to it.",
+        access="admin",
+        errors=_WRITE_ERRORS,
+    ),
+]

@@ -1,79 +1,137 @@
-"""REST handlers for /api/v1/products/{id}/reviews and /api/v1/reviews/{id}."""
+"""REST operations on /api/v1/products/{id}/reviews and /api/v1/reviews/{id}."""
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from typing import Any, Literal
+
+from pydantic import Field
 from starlette.responses import Response
 
-from gateway.bodies import json_body
-from gateway.middleware.authentication import principal_of
+from gateway.parameters import ListParameters, Names, Parameters
 from gateway.responses import JSONResponse
-from gateway.rest import params
-from gateway.rest.lists import list_response
+from gateway.rest.lists import item_response, list_response
+from gateway.rest.products import FIELDS_HELP, SORT_HELP
+from gateway.rest.schemas import ReviewOut
+from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import reviews
-from gateway.types import Resources
+
+ReviewField = Literal[
+    "id", "product_id", "author", "rating", "title", "body", "created_at", "updated_at"
+]
 
 
-async def product_reviews(request: Request) -> Response:
-    """/products/{id}/reviews: GET lists (anyone), POST reviews the product (signed in)."""
-    if request.method == "POST":
-        return await add_review(request)
-    return await list_reviews(request)
+class ReviewQuery(Parameters):
+    """One review's shape."""
+
+    fields: Names[ReviewField] | None = Field(default=None, description=FIELDS_HELP)
 
 
-async def item(request: Request) -> Response:
-    """/reviews/{id}: GET reads (anyone), PATCH changes (author), DELETE (author or admin)."""
-    if request.method == "PATCH":
-        return await update_review(request)
-    if request.method == "DELETE":
-        return await delete_review(request)
-    return await get_review(request)
+class ReviewListQuery(ListParameters):
+    """/products/{id}/reviews query."""
+
+    sort: reviews.Sort = Field(default=reviews.DEFAULT_SORT, description=SORT_HELP)
+    fields: Names[ReviewField] | None = Field(default=None, description=FIELDS_HELP)
 
 
-async def list_reviews(request: Request) -> Response:
-    params.only(request, {"limit", "after", "count"})
-    resources: Resources = request.state.resources
-    limit = params.limit(request)
+async def list_reviews(call: Call[ReviewListQuery]) -> Response:
+    query = call.query
     page = await reviews.list_reviews(
-        resources,
-        params.path_id(request),
-        limit=limit,
-        after=params.cursor(request),
-        count=params.count(request),
+        call.resources,
+        call.path_id(),
+        limit=query.limit,
+        after=query.after,
+        sort=query.sort,
+        count=query.count is not None,
     )
-    return list_response(request, page, limit)
+    return list_response(call.request, page, query.limit, fields=query.fields)
 
 
-async def add_review(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    product_id = params.path_id(request)
-    review = await reviews.add_review(
-        resources, principal_of(request.scope), product_id, await json_body(request)
-    )
+async def add_review(call: Call[NoQuery]) -> Response:
+    product_id = call.path_id()
+    review = await reviews.add_review(call.resources, call.principal, product_id, await call.body())
     headers = {"Location": f"/api/v1/reviews/{review['id']}"}
     return JSONResponse({"data": review}, status_code=201, headers=headers)
 
 
-async def get_review(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    review = await reviews.get_review(resources, params.path_id(request))
-    return JSONResponse({"data": review})
+async def get_review(call: Call[ReviewQuery]) -> Response:
+    review = await reviews.get_review(call.resources, call.path_id())
+    return item_response(review, fields=call.query.fields)
 
 
-async def update_review(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    review_id = params.path_id(request)
+async def update_review(call: Call[NoQuery]) -> Response:
     review = await reviews.update_review(
-        resources, principal_of(request.scope), review_id, await json_body(request)
+        call.resources, call.principal, call.path_id(), await call.body()
     )
     return JSONResponse({"data": review})
 
 
-async def delete_review(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    await reviews.delete_review(resources, principal_of(request.scope), params.path_id(request))
+async def delete_review(call: Call[NoQuery]) -> Response:
+    await reviews.delete_review(call.resources, call.principal, call.path_id())
     return Response(status_code=204)
+
+
+_ITEM = "/reviews/{id}"
+_TAG = "reviews"
+_REVIEW = Answer(schema=ReviewOut, description="The review.")
+
+OPERATIONS: list[Operation[Any]] = [
+    Operation(
+        "GET",
+        "/products/{id}/reviews",
+        list_reviews,
+        "List a product's reviews",
+        _TAG,
+        ReviewListQuery,
+        Answer(schema=ReviewOut, many=True, sparse=True, description="A page of reviews."),
+        description="Newest first unless `sort` says otherwise.",
+        errors=(404,),
+    ),
+    Operation(
+        "POST",
+        "/products/{id}/reviews",
+        add_review,
+        "Review a product",
+        _TAG,
+        NoQuery,
+        Answer(201, ReviewOut, "Created.", headers=("Location",)),
+        description="One review per customer and product (409 for a second).",
+        body=reviews.AddReviewInput,
+        access="user",
+        errors=(404, 409),
+    ),
+    Operation(
+        "GET",
+        _ITEM,
+        get_review,
+        "Read a review",
+        _TAG,
+        ReviewQuery,
+        Answer(schema=ReviewOut, sparse=True, description="The review."),
+        errors=(404,),
+    ),
+    Operation(
+        "PATCH",
+        _ITEM,
+        update_review,
+        "Change your own review",
+        _TAG,
+        NoQuery,
+        _REVIEW,
+        description="Someone else's review answers 404, exactly like a missing one.",
+        body=reviews.UpdateReviewInput,
+        access="user",
+        errors=(404,),
+    ),
+    Operation(
+        "DELETE",
+        _ITEM,
+        delete_review,
+        "Delete a review",
+        _TAG,
+        NoQuery,
+        Answer(204, description="Deleted."),
+        description="Your own, or any review for an admin (moderation).",
+        access="user",
+        errors=(404,),
+    ),
+]

@@ -1,59 +1,107 @@
-"""REST handlers for /api/v1/tags: the list, and the admin's create and delete."""
+"""REST operations on /api/v1/tags: the list, one tag, and the admin's create and delete."""
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from typing import Any, Literal
+
+from pydantic import Field
 from starlette.responses import Response
 
-from gateway.bodies import json_body
-from gateway.middleware.authentication import principal_of
+from gateway.parameters import ListParameters, Names, Parameters
 from gateway.responses import JSONResponse
-from gateway.rest import params
-from gateway.rest.lists import list_response
+from gateway.rest.lists import item_response, list_response
+from gateway.rest.products import FIELDS_HELP, SORT_HELP
+from gateway.rest.schemas import TagOut
+from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import tags
-from gateway.types import Resources
+
+TagField = Literal["id", "name"]
 
 
-async def collection(request: Request) -> Response:
-    """/tags: GET lists in name order, POST creates (admin)."""
-    if request.method == "POST":
-        return await create_tag(request)
-    return await list_tags(request)
+class TagQuery(Parameters):
+    """One tag's shape."""
+
+    fields: Names[TagField] | None = Field(default=None, description=FIELDS_HELP)
 
 
-async def list_tags(request: Request) -> Response:
-    params.only(request, {"limit", "after", "count"})
-    resources: Resources = request.state.resources
-    limit = params.limit(request)
+class TagListQuery(ListParameters):
+    """/tags query."""
+
+    sort: tags.Sort = Field(default=tags.DEFAULT_SORT, description=SORT_HELP)
+    fields: Names[TagField] | None = Field(default=None, description=FIELDS_HELP)
+
+
+async def list_tags(call: Call[TagListQuery]) -> Response:
+    query = call.query
     page = await tags.list_tags(
-        resources, limit=limit, after=params.cursor(request), count=params.count(request)
+        call.resources,
+        limit=query.limit,
+        after=query.after,
+        sort=query.sort,
+        count=query.count is not None,
     )
-    return list_response(request, page, limit)
+    return list_response(call.request, page, query.limit, fields=query.fields)
 
 
-async def item(request: Request) -> Response:
-    """/tags/{id}: GET reads, DELETE deletes (admin)."""
-    if request.method == "DELETE":
-        return await delete_tag(request)
-    return await get_tag(request)
+async def get_tag(call: Call[TagQuery]) -> Response:
+    tag = await tags.get_tag(call.resources, call.path_id())
+    return item_response(tag, fields=call.query.fields)
 
 
-async def get_tag(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    return JSONResponse({"data": await tags.get_tag(resources, params.path_id(request))})
-
-
-async def create_tag(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    tag = await tags.create_tag(resources, principal_of(request.scope), await json_body(request))
+async def create_tag(call: Call[NoQuery]) -> Response:
+    tag = await tags.create_tag(call.resources, call.principal, await call.body())
     location = {"Location": f"/api/v1/tags/{tag['id']}"}
     return JSONResponse({"data": tag}, status_code=201, headers=location)
 
 
-async def delete_tag(request: Request) -> Response:
-    params.only(request, set())
-    resources: Resources = request.state.resources
-    await tags.delete_tag(resources, principal_of(request.scope), params.path_id(request))
+async def delete_tag(call: Call[NoQuery]) -> Response:
+    await tags.delete_tag(call.resources, call.principal, call.path_id())
     return Response(status_code=204)
+
+
+_TAG = "tags"
+
+OPERATIONS: list[Operation[Any]] = [
+    Operation(
+        "GET",
+        "/tags",
+        list_tags,
+        "List tags",
+        _TAG,
+        TagListQuery,
+        Answer(schema=TagOut, many=True, sparse=True, description="A page of tags."),
+    ),
+    Operation(
+        "POST",
+        "/tags",
+        create_tag,
+        "Create a tag",
+        _TAG,
+        NoQuery,
+        Answer(201, TagOut, "Created.", headers=("Location",)),
+        body=tags.CreateTagInput,
+        access="admin",
+        errors=(409,),
+    ),
+    Operation(
+        "GET",
+        "/tags/{id}",
+        get_tag,
+        "Read a tag",
+        _TAG,
+        TagQuery,
+        Answer(schema=TagOut, sparse=True, description="The tag."),
+        errors=(404,),
+    ),
+    Operation(
+        "DELETE",
+        "/tags/{id}",
+        delete_tag,
+        "Delete a tag",
+        _TAG,
+        NoQuery,
+        Answer(204, description="Deleted; it leaves every product that carried it."),
+        access="admin",
+        errors=(404,),
+    ),
+]

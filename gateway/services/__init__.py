@@ -4,13 +4,23 @@ Only this package calls `gateway.db` and `gateway.cache`. Each module lists the 
 statements it runs in `STATEMENTS`, checked against `sql/queries/` at start-up.
 """
 
-from gateway.services import accounts, categories, health, orders, products, reviews, tags
+from gateway.services import (
+    accounts,
+    categories,
+    health,
+    orders,
+    product_lists,
+    products,
+    reviews,
+    tags,
+)
 
 STATEMENTS: tuple[str, ...] = (
     *accounts.STATEMENTS,
     *categories.STATEMENTS,
     *health.STATEMENTS,
     *orders.STATEMENTS,
+    *product_lists.STATEMENTS,
     *products.STATEMENTS,
     *reviews.STATEMENTS,
     *tags.STATEMENTS,
@@ -22,6 +32,7 @@ __all__ = [
     "categories",
     "health",
     "orders",
+    "product_lists",
     "products",
     "reviews",
     "tags",

@@ -17,6 +17,7 @@ from gateway import passwords
 from gateway.db import ConstraintViolation, Row
 from gateway.errors import Conflict, FieldError, NotFound, Unauthenticated, ValidationFailed
 from gateway.principal import Principal, Role, require_user
+from gateway.services import caching
 from gateway.tokens import RefreshToken
 from gateway.types import Resources
 from gateway.validation import Input, Text, validate
@@ -49,14 +50,24 @@ def _email(value: str) -> str:
     return value
 
 
-Email = Annotated[Text, AfterValidator(_email)]
+Email = Annotated[
+    Text,
+    Field(json_schema_extra={"pattern": _EMAIL.pattern, "maxLength": 254}),
+    AfterValidator(_email),
+]
 
 
 class RegisterInput(Input):
     """A new customer account."""
 
     email: Email
-    password: Text
+    password: Annotated[
+        Text,
+        Field(
+            description=f"{passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters, at least "
+            "4 different ones, not a common password and not the email."
+        ),
+    ]
     display_name: Annotated[Text, Field(min_length=1, max_length=100)]
 
 
@@ -143,7 +154,9 @@ async def create_account(
 async def login(resources: Resources, data: Any) -> Session:
     """Sign in; Unauthenticated with one generic message for any wrong email or password."""
     credentials = validate(LoginInput, data)
-    row = await resources.db.fetch_one("users.credentials_by_email", {"email": credentials.email})
+    row = await resources.db.fetch_one(
+        "users.credentials_by_email", {"email": credentials.email}, primary=True
+    )
     # Verify even when there is no such account, so timing does not reveal registered emails.
     ok = await passwords.verify_password(
         row["password_hash"] if row else None, credentials.password
@@ -167,7 +180,7 @@ async def refresh(resources: Resources, presented: str) -> Session:
         if row is not None:
             account = await account_by_id(resources, row["user_id"])
             return await _start_session(resources, account, family_id=row["family_id"])
-    family = await resources.db.fetch_val("refresh_tokens.family_of", keys)
+    family = await resources.db.fetch_val("refresh_tokens.family_of", keys, primary=True)
     if family is not None:
         await resources.db.execute("refresh_tokens.revoke_family", {"family_id": family})
         log.warning("refresh token reused or expired; its sign-in was revoked")
@@ -185,7 +198,8 @@ async def me(resources: Resources, principal: Principal) -> Account:
 
 
 async def account_by_id(resources: Resources, user_id: int) -> Account:
-    row = await resources.db.fetch_one("users.account_by_id", {"id": user_id})
+    # Accounts are read from the primary: a replica may not have a just-created one yet.
+    row = await resources.db.fetch_one("users.account_by_id", {"id": user_id}, primary=True)
     if row is None:
         raise NotFound(f"User {user_id} does not exist.")
     return account_from_row(row)
@@ -200,10 +214,15 @@ async def public_profiles(resources: Resources, ids: Sequence[int]) -> list[Prof
 
 async def public_profile(resources: Resources, user_id: int) -> Profile:
     """One public profile; NotFound when there is no such user."""
-    (profile,) = await public_profiles(resources, [user_id])
-    if profile is None:
-        raise NotFound(f"User {user_id} does not exist.")
-    return profile
+
+    async def load() -> Profile:
+        (profile,) = await public_profiles(resources, [user_id])
+        if profile is None:
+            raise NotFound(f"User {user_id} does not exist.")
+        return profile
+
+    found: Profile = await caching.entity(resources, "user", [user_id], caching.USERS, load)
+    return found
 
 
 async def set_password(resources: Resources, email: str, password: str) -> bool:

@@ -1,34 +1,40 @@
-"""Categories: the catalogue tree, its reads (subtree products included) and admin writes.
+"""Categories: the catalogue tree, its reads and the admin's writes.
 
-Nothing here is cached yet, so writes have no cache entries to invalidate.
+Their products are listed by `product_lists`. Nothing here is cached yet, so writes have no
+cache entries to invalidate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
 from gateway.db import ConstraintViolation, Row
 from gateway.errors import Conflict, FieldError, InvalidParameter, NotFound, ValidationFailed
-from gateway.pagination import Page, check_limit, decode_cursor, encode_cursor
+from gateway.ordering import SortOrder, choose, orders_of, page_from
+from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_admin
-from gateway.services import products
-from gateway.services.tags import hyphenated
+from gateway.services import caching
+from gateway.services.tags import HYPHENATED, hyphenated
 from gateway.types import Resources
 from gateway.validation import Input, Patch, Text, validate
+
+Sort = Literal["id", "-id", "name", "-name"]
+"""The allow-listed sort orders; `-` for descending, id breaks ties."""
+ORDERS: dict[str, SortOrder] = orders_of(
+    "categories", "categories.page_", {"id": "id", "name": "text"}
+)
+DEFAULT_SORT: Sort = "id"
 
 STATEMENTS = (
     "categories.by_ids",
     "categories.by_slug",
-    "categories.page_by_id",
-    "categories.page_by_parent",
+    *(order.statement for order in ORDERS.values()),
     "categories.count_all",
     "categories.count_by_parent",
     "categories.children_of",
-    "categories.products_of",
-    "categories.count_products_of",
     "categories.insert",
     "categories.update",
     "categories.lock_tree",
@@ -38,9 +44,11 @@ STATEMENTS = (
 
 Category = dict[str, Any]
 
-_ID_SORT = "id"
-
-Slug = Annotated[Text, Field(min_length=1, max_length=100), AfterValidator(hyphenated)]
+Slug = Annotated[
+    Text,
+    Field(min_length=1, max_length=100, json_schema_extra=HYPHENATED),
+    AfterValidator(hyphenated),
+]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
 ParentId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
@@ -86,18 +94,26 @@ async def get_category(resources: Resources, ref: int | str) -> Category:
 
     Raises InvalidParameter for a malformed slug, NotFound when there is no such category.
     """
-    if isinstance(ref, int):
-        (found,) = await by_ids(resources, [ref])
-    else:
+    if not isinstance(ref, int):
         try:
             hyphenated(ref)
         except ValueError as exc:
             raise InvalidParameter("slug", str(exc)) from None
-        row = await resources.db.fetch_one("categories.by_slug", {"slug": ref})
-        found = None if row is None else from_row(row)
-    if found is None:
-        raise NotFound(f"Category {ref} does not exist.")
-    return found
+
+    async def load() -> Category:
+        if isinstance(ref, int):
+            (found,) = await by_ids(resources, [ref])
+        else:
+            row = await resources.db.fetch_one("categories.by_slug", {"slug": ref})
+            found = None if row is None else from_row(row)
+        if found is None:
+            raise NotFound(f"Category {ref} does not exist.")
+        return found
+
+    category: Category = await caching.entity(
+        resources, "category", [ref], caching.CATEGORIES, load
+    )
+    return category
 
 
 async def list_categories(
@@ -105,32 +121,27 @@ async def list_categories(
     *,
     limit: int,
     after: str | None = None,
+    sort: str = DEFAULT_SORT,
     parent_id: int | None = None,
     count: bool = False,
 ) -> Page[Category]:
-    """One page of categories in id order; with `parent_id`, only that category's children.
+    """One page of categories in a sort order; with `parent_id`, only that category's children.
 
-    Raises InvalidParameter for a limit outside 1..100 or a malformed cursor.
+    Raises InvalidParameter for a limit outside 1..100, an unknown sort or a bad cursor.
     """
     check_limit(limit)
-    position = 0
-    if after is not None:
-        values = decode_cursor(after, _ID_SORT)
-        if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-            raise InvalidParameter("after", "not a valid cursor")
-        position = values[0]
-    keys = {"after_id": position, "limit": limit + 1}
-    if parent_id is None:
-        rows = await resources.db.fetch_all("categories.page_by_id", keys)
-    else:
+    order = choose(ORDERS, sort)
+    position = order.position(after)
+
+    async def load() -> Page[Category]:
         rows = await resources.db.fetch_all(
-            "categories.page_by_parent", {**keys, "parent_id": parent_id}
+            order.statement, {"parent_id": parent_id, "limit": limit + 1, **position}
         )
-    items = [from_row(row) for row in rows[:limit]]
-    cursors = [encode_cursor(_ID_SORT, [item["id"]]) for item in items]
-    next_cursor = cursors[-1] if len(rows) > limit else None
-    total = await count_categories(resources, parent_id) if count else None
-    return Page(items=items, cursors=cursors, next_cursor=next_cursor, total=total)
+        total = await count_categories(resources, parent_id) if count else None
+        return page_from(rows, limit, order, from_row, total)
+
+    query = [limit, after, sort, parent_id, count]
+    return await caching.page(resources, "categories", query, caching.CATEGORIES, load)
 
 
 async def count_categories(resources: Resources, parent_id: int | None = None) -> int:
@@ -147,58 +158,6 @@ async def children_of(resources: Resources, parent_ids: Sequence[int]) -> list[l
     for row in rows:
         found.setdefault(row["parent_id"], []).append(from_row(row))
     return [found.get(i, []) for i in parent_ids]
-
-
-async def products_of(
-    resources: Resources, category_ids: Sequence[int], *, limit: int, after: str | None = None
-) -> list[Page[products.Product]]:
-    """A page of the products under each category (its whole subtree), in id order.
-
-    One statement for all `category_ids`. Raises InvalidParameter for a bad limit or cursor.
-    """
-    check_limit(limit)
-    rows = await resources.db.fetch_all(
-        "categories.products_of",
-        {
-            "ids": sorted(set(category_ids)),
-            "after_id": products.after_id(after),
-            "limit": limit + 1,
-        },
-    )
-    grouped: dict[int, list[Row]] = {}
-    for row in rows:
-        grouped.setdefault(row["root_id"], []).append(row)
-    return [products.page_of(grouped.get(i, []), limit) for i in category_ids]
-
-
-async def count_products_of(resources: Resources, category_ids: Sequence[int]) -> list[int]:
-    """How many products lie under each category, its subtree included (DataLoader batch)."""
-    rows = await resources.db.fetch_all(
-        "categories.count_products_of", {"ids": sorted(set(category_ids))}
-    )
-    found = {row["root_id"]: int(row["products"]) for row in rows}
-    return [found.get(i, 0) for i in category_ids]
-
-
-async def category_products(
-    resources: Resources,
-    ref: int | str,
-    *,
-    limit: int,
-    after: str | None = None,
-    count: bool = False,
-) -> Page[products.Product]:
-    """Products filed under a category (by id or slug) or any category below it, in id order.
-
-    Raises InvalidParameter (bad slug, limit or cursor) or NotFound (no such category).
-    """
-    check_limit(limit)
-    category_id = (await get_category(resources, ref))["id"]
-    (page,) = await products_of(resources, [category_id], limit=limit, after=after)
-    if count:
-        (total,) = await count_products_of(resources, [category_id])
-        page = Page(page.items, page.cursors, page.next_cursor, total)
-    return page
 
 
 async def create_category(resources: Resources, principal: Principal, data: Any) -> Category:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from gateway import events
 from gateway.db import ConstraintViolation, Row
 from gateway.errors import (
     Conflict,
@@ -25,16 +25,27 @@ from gateway.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from gateway.pagination import Page, check_limit, encode_cursor, newest_first_position
+from gateway.ordering import SortOrder, choose, orders_of, page_from
+from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_admin, require_user
 from gateway.services.accounts import BAD_CREDENTIALS
 from gateway.types import Resources
 from gateway.validation import Input, validate
 
+Sort = Literal["created_at", "-created_at"]
+"""The allow-listed sort orders; `-` for descending (newest first), id breaks ties."""
+# A customer's own orders and everyone's (admin) run different statements (each has its
+# index) in the same orders, so their cursors are interchangeable.
+ORDERS: dict[str, SortOrder] = orders_of("orders", "orders.page_", {"created_at": "timestamp"})
+OWN_ORDERS: dict[str, SortOrder] = orders_of(
+    "orders", "orders.own_page_", {"created_at": "timestamp"}
+)
+DEFAULT_SORT: Sort = "-created_at"
+
 STATEMENTS = (
     "orders.visible_by_id",
-    "orders.page_for_customer",
-    "orders.page_all",
+    *(order.statement for order in ORDERS.values()),
+    *(order.statement for order in OWN_ORDERS.values()),
     "orders.count_for_customer",
     "orders.count_all",
     "orders.items_for_orders",
@@ -58,11 +69,6 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
     {("pending", "paid"), ("pending", "cancelled"), ("paid", "shipped"), ("paid", "cancelled")}
 )
 ONLY_PENDING = "Only a pending order can be cancelled."
-
-_SORT = "orders:-created_at"
-_Position = tuple[datetime, int]
-# Sorts after every real row, so the first page needs no statement of its own.
-_START: _Position = (datetime(9999, 12, 31, tzinfo=UTC), 2**63 - 1)
 
 
 class OrderLine(Input):
@@ -130,40 +136,37 @@ async def list_orders(
     *,
     limit: int,
     after: str | None = None,
+    sort: str = DEFAULT_SORT,
     status: str | None = None,
     count: bool = False,
     with_items: bool = True,
 ) -> Page[Order]:
-    """One page of the caller's orders (everyone's for an admin), newest first.
+    """One page of the caller's orders (everyone's for an admin), newest first by default.
 
     The page's lines come from one batched query. Raises Unauthenticated or
-    InvalidParameter (limit, cursor, status).
+    InvalidParameter (limit, sort, cursor, status).
     """
     user_id = require_user(principal)
     check_limit(limit)
     wanted = check_status(status)
-    created_at, last_id = _position(after)
-    keys: dict[str, Any] = {
-        "status": wanted,
-        "after_created_at": created_at,
-        "after_id": last_id,
-        "limit": limit + 1,
-    }
-    if principal.admin:
-        rows = await resources.db.fetch_all("orders.page_all", keys)
-    else:
-        rows = await resources.db.fetch_all(
-            "orders.page_for_customer", {**keys, "customer_id": user_id}
+    order = choose(ORDERS if principal.admin else OWN_ORDERS, sort)
+    keys: dict[str, Any] = {"status": wanted, "limit": limit + 1, **order.position(after)}
+    if not principal.admin:
+        keys["customer_id"] = user_id
+    rows = await resources.db.fetch_all(order.statement, keys)
+    page = page_from(rows, limit, order, from_row)
+    if with_items and page.items:
+        lines = await items_for_orders(resources, [o["id"] for o in page.items])
+        for one, order_lines in zip(page.items, lines, strict=True):
+            one["items"] = order_lines
+    if count:
+        page = Page(
+            page.items,
+            page.cursors,
+            page.next_cursor,
+            await count_orders(resources, principal, wanted),
         )
-    items = [from_row(row) for row in rows[:limit]]
-    if with_items and items:
-        lines = await items_for_orders(resources, [order["id"] for order in items])
-        for order, order_lines in zip(items, lines, strict=True):
-            order["items"] = order_lines
-    cursors = [encode_cursor(_SORT, [o["created_at"].isoformat(), o["id"]]) for o in items]
-    next_cursor = cursors[-1] if len(rows) > limit else None
-    total = await count_orders(resources, principal, wanted) if count else None
-    return Page(items=items, cursors=cursors, next_cursor=next_cursor, total=total)
+    return page
 
 
 async def count_orders(resources: Resources, principal: Principal, status: str | None) -> int:
@@ -194,7 +197,8 @@ async def place_order(resources: Resources, principal: Principal, data: Any) -> 
     In one transaction: lock the products in id order, check every line's stock, insert
     the order and its lines, take the stock. Raises Unauthenticated, ValidationFailed
     (bad, read-only or repeated fields) or Conflict (a product that does not exist, or
-    not enough stock; the message names the product).
+    not enough stock; the message names the product). Once committed, announces the
+    products' new stock to subscribers (`events`).
     """
     customer_id = require_user(principal)
     lines = _distinct_lines(validate(PlaceOrderInput, data))
@@ -231,6 +235,7 @@ async def place_order(resources: Resources, principal: Principal, data: Any) -> 
         if len(taken) != len(ordered):
             # Cannot happen while the rows are locked; if it ever does, undo everything.
             raise Conflict("The stock changed while the order was placed; try again.")
+    await events.publish(resources, "product", *ids)
     items = [
         {
             "product_id": i,
@@ -248,7 +253,8 @@ async def cancel_order(resources: Resources, principal: Principal, order_id: int
     """Cancel the caller's own pending order; its stock goes back in the same transaction.
 
     Raises Unauthenticated, NotFound (no such order, or another customer's, even for an
-    admin, who uses `set_order_status`) or Conflict (the order is not pending).
+    admin, who uses `set_order_status`) or Conflict (the order is not pending). Once
+    committed, announces the new status and the returned stock (`events`).
     """
     customer_id = require_user(principal)
     async with resources.db.transaction():
@@ -259,7 +265,9 @@ async def cancel_order(resources: Resources, principal: Principal, order_id: int
             raise NotFound(f"Order {order_id} does not exist.")
         if status != "pending":
             raise Conflict(ONLY_PENDING)
-        return await _move(resources, order_id, "cancelled")
+        order = await _move(resources, order_id, "cancelled")
+    await _announce(resources, order)
+    return order
 
 
 async def set_order_status(
@@ -270,6 +278,7 @@ async def set_order_status(
     Allowed: pending to paid or cancelled, paid to shipped or cancelled. Raises
     Unauthenticated, Forbidden (not an admin; nothing is read or changed),
     ValidationFailed (bad or unknown fields), NotFound or Conflict (any other move).
+    Once committed, announces the new status (and any returned stock) (`events`).
     """
     require_admin(principal)
     change = validate(StatusChange, data)
@@ -279,7 +288,16 @@ async def set_order_status(
             raise NotFound(f"Order {order_id} does not exist.")
         if (current, change.status) not in TRANSITIONS:
             raise Conflict(f"An order cannot go from {current} to {change.status}.")
-        return await _move(resources, order_id, change.status)
+        order = await _move(resources, order_id, change.status)
+    await _announce(resources, order)
+    return order
+
+
+async def _announce(resources: Resources, order: Order) -> None:
+    """After the commit: the order's status changed; a cancellation returned its stock."""
+    await events.publish(resources, "order", order["id"])
+    if order["status"] == "cancelled":
+        await events.publish(resources, "product", *(i["product_id"] for i in order["items"]))
 
 
 async def _move(resources: Resources, order_id: int, status: Status) -> Order:
@@ -329,7 +347,3 @@ def _item(row: Row) -> Item:
         "quantity": row["quantity"],
         "unit_price": float(row["unit_price"]),
     }
-
-
-def _position(after: str | None) -> _Position:
-    return _START if after is None else newest_first_position(after, _SORT)

@@ -1,36 +1,36 @@
-"""Products: catalogue reads and the admin's writes, shared by REST and GraphQL.
+"""Products: one product's reads and the admin's writes, shared by REST and GraphQL.
 
-Nothing here is cached yet, so writes have no cache entries to invalidate.
+Lists of products live in `product_lists`. Nothing here is cached yet, so writes have no
+cache entries to invalidate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
+from gateway import events
 from gateway.db import ConstraintViolation, Row
 from gateway.errors import (
     Conflict,
     FieldError,
-    InvalidParameter,
     NotFound,
     PreconditionFailed,
     ValidationFailed,
 )
 from gateway.ids import MAX_ID
-from gateway.pagination import Page, check_limit, decode_cursor, encode_cursor
 from gateway.principal import Principal, require_admin
+from gateway.services import caching
 from gateway.types import Resources
 from gateway.validation import Input, Patch, Text, validate
 
 STATEMENTS = (
-    "products.page_by_id",
     "products.by_id",
-    "products.count_all",
     "products.insert",
+    "products.lock",
     "products.update",
     "products.version_of",
     "products.delete",
@@ -39,8 +39,9 @@ STATEMENTS = (
 )
 
 Product = dict[str, Any]
+Precondition = Callable[[Product], bool]
+"""Whether a write may go ahead, judged on the product as it is (If-Match)."""
 
-_ID_SORT = "id"
 MAX_PRICE = Decimal("9999999999.99")
 _MAX_INT4 = 2**31 - 1
 _COLUMNS = ("sku", "name", "description", "price", "stock", "category_id")
@@ -63,7 +64,18 @@ def _money(value: object) -> Decimal:
     return amount
 
 
-Money = Annotated[Decimal, BeforeValidator(_money)]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money),
+    WithJsonSchema(
+        {
+            "type": "number",
+            "minimum": 0,
+            "maximum": float(MAX_PRICE),
+            "description": "At most two decimals.",
+        }
+    ),
+]
 Sku = Annotated[Text, Field(min_length=1, max_length=64)]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
 Description = Annotated[Text, Field(max_length=10_000)]
@@ -82,6 +94,18 @@ class CreateProductInput(Input):
     stock: Stock = 0
     category_id: RefId
     tag_ids: TagIds = Field(default_factory=list)
+
+
+class ReplaceProductInput(Input):
+    """A product's whole new state (PUT): every field, tags included, is required."""
+
+    sku: Sku
+    name: Name
+    description: Description
+    price: Money
+    stock: Stock
+    category_id: RefId
+    tag_ids: TagIds
 
 
 class UpdateProductInput(Patch):
@@ -119,49 +143,22 @@ def from_row(row: Row) -> Product:
     }
 
 
-def after_id(after: str | None) -> int:
-    """The product id an id-order cursor points after (0 for the first page).
-
-    Raises InvalidParameter for a malformed or foreign cursor.
-    """
-    if after is None:
-        return 0
-    values = decode_cursor(after, _ID_SORT)
-    if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-        raise InvalidParameter("after", "not a valid cursor")
-    return values[0]
-
-
-def page_of(rows: Sequence[Row], limit: int, total: int | None = None) -> Page[Product]:
-    """An id-order page from up to `limit` + 1 rows (the extra one says a page follows)."""
-    items = [from_row(row) for row in rows[:limit]]
-    cursors = [encode_cursor(_ID_SORT, [item["id"]]) for item in items]
-    next_cursor = cursors[-1] if len(rows) > limit else None
-    return Page(items=items, cursors=cursors, next_cursor=next_cursor, total=total)
-
-
-async def list_products(
-    resources: Resources, *, limit: int, after: str | None = None, count: bool = False
-) -> Page[Product]:
-    """One page of products in id order.
-
-    Raises InvalidParameter for a limit outside 1..100 or a malformed cursor.
-    """
-    check_limit(limit)
-    rows = await resources.db.fetch_all(
-        "products.page_by_id", {"after_id": after_id(after), "limit": limit + 1}
-    )
-    total = await count_products(resources) if count else None
-    return page_of(rows, limit, total)
-
-
-async def count_products(resources: Resources) -> int:
-    """How many products there are (REST `count=exact`, GraphQL `totalCount`)."""
-    return int(await resources.db.fetch_val("products.count_all"))
-
-
 async def get_product(resources: Resources, product_id: int) -> Product:
-    """One product with its category and tags embedded; NotFound if there is none."""
+    """One product with its category and tags embedded; NotFound if there is none.
+
+    Read through the cache (`caching.CATALOGUE`).
+    """
+
+    async def load() -> Product:
+        return await _load_product(resources, product_id)
+
+    product: Product = await caching.entity(
+        resources, "product", [product_id], caching.CATALOGUE, load
+    )
+    return product
+
+
+async def _load_product(resources: Resources, product_id: int) -> Product:
     row = await resources.db.fetch_one("products.by_id", {"id": product_id})
     if row is None:
         raise NotFound(f"Product {product_id} does not exist.")
@@ -203,28 +200,69 @@ async def update_product(
     data: Any,
     *,
     expected_version: int | None = None,
+    precondition: Precondition | None = None,
 ) -> Product:
     """Change the given fields of a product (admin), bump its version; `tag_ids` replaces the set.
 
     With `expected_version`, the change applies only if the product is still at that version,
-    checked in the same UPDATE. Raises Unauthenticated, Forbidden, ValidationFailed (bad
-    or no fields, unknown category or tags), NotFound, PreconditionFailed (another version)
-    or Conflict (the SKU is taken).
+    checked in the same UPDATE; with `precondition`, only if it holds for the product as it
+    is, judged with the row locked. Raises Unauthenticated, Forbidden, ValidationFailed (bad
+    or no fields, unknown category or tags), NotFound, PreconditionFailed (another version,
+    or the precondition does not hold; nothing changes) or Conflict (the SKU is taken).
+    Once committed, announces the change to subscribers (`events`).
     """
     require_admin(principal)
     change = validate(UpdateProductInput, data)
-    given = change.model_fields_set
-    if not given:
+    if not change.model_fields_set:
         raise ValidationFailed(
             [FieldError("", "nothing to change: give at least one field")], "Nothing to change."
         )
     values = {name: getattr(change, name) for name in _COLUMNS}
+    product = await _write(
+        resources, product_id, values, change.tag_ids, expected_version, precondition
+    )
+    await events.publish(resources, "product", product_id)
+    return product
+
+
+async def replace_product(
+    resources: Resources,
+    principal: Principal,
+    product_id: int,
+    data: Any,
+    *,
+    precondition: Precondition | None = None,
+) -> Product:
+    """Replace every field of a product, tags included (admin), and bump its version.
+
+    Raises what `update_product` raises; every field is required. Once committed,
+    announces the change to subscribers (`events`).
+    """
+    require_admin(principal)
+    new = validate(ReplaceProductInput, data)
+    values = new.model_dump(include=set(_COLUMNS))
+    product = await _write(resources, product_id, values, new.tag_ids, None, precondition)
+    await events.publish(resources, "product", product_id)
+    return product
+
+
+async def _write(
+    resources: Resources,
+    product_id: int,
+    values: dict[str, Any],
+    tag_ids: Sequence[int] | None,
+    expected_version: int | None,
+    precondition: Precondition | None,
+) -> Product:
+    """Apply `values` (None keeps a column) and `tag_ids` (None keeps the set) at once."""
     # No product is at a version outside int4, so such a value must fail as stale, not crash.
     version = expected_version
     if version is not None and not 1 <= version <= _MAX_INT4:
         version = 0
     try:
         async with resources.db.transaction():
+            if precondition is not None:
+                await _check(resources, product_id, precondition)
             updated = await resources.db.fetch_val(
                 "products.update", {"id": product_id, "expected_version": version, **values}
             )
@@ -235,18 +273,30 @@ async def update_product(
                 raise PreconditionFailed(
                     f"Product {product_id} is at version {current}, not {expected_version}."
                 )
-            if change.tag_ids is not None:
+            if tag_ids is not None:
                 await resources.db.execute("products.remove_tags", {"product_id": product_id})
-                await _attach_tags(resources, product_id, change.tag_ids)
+                await _attach_tags(resources, product_id, tag_ids)
             return await get_product(resources, product_id)
     except ConstraintViolation as exc:
         raise _problem(exc) from None
+
+
+async def _check(resources: Resources, product_id: int, precondition: Precondition) -> None:
+    """Lock the product's row, then judge `precondition` on it: no write slips in between."""
+    if await resources.db.fetch_val("products.lock", {"id": product_id}) is None:
+        raise NotFound(f"Product {product_id} does not exist.")
+    if not precondition(await get_product(resources, product_id)):
+        raise PreconditionFailed(
+            f"Product {product_id} has changed since that ETag was issued; "
+            "read it again and retry with the new ETag."
+        )
 
 
 async def delete_product(resources: Resources, principal: Principal, product_id: int) -> int:
     """Delete a product (admin); its reviews and tag links go with it. Returns its id.
 
     Raises Unauthenticated, Forbidden, NotFound, or Conflict while order lines refer to it.
+    Announces the deletion to subscribers (`events`).
     """
     require_admin(principal)
     try:
@@ -255,6 +305,7 @@ async def delete_product(resources: Resources, principal: Principal, product_id:
         raise _problem(exc) from None
     if deleted is None:
         raise NotFound(f"Product {product_id} does not exist.")
+    await events.publish(resources, "product", product_id, deleted=True)
     return int(deleted)
 
 

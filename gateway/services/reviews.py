@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -21,17 +20,25 @@ from gateway.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from gateway.pagination import Page, check_limit, encode_cursor, newest_first_position
+from gateway.ordering import SortOrder, choose, orders_of, page_from
+from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_user
-from gateway.services import products
+from gateway.services import caching, products
 from gateway.services.accounts import BAD_CREDENTIALS
 from gateway.types import Resources
 from gateway.validation import Input, Patch, Text, validate
 
+Sort = Literal["created_at", "-created_at", "rating", "-rating"]
+"""The allow-listed sort orders; `-` for descending, id breaks ties."""
+ORDERS: dict[str, SortOrder] = orders_of(
+    "reviews", "reviews.page_", {"created_at": "timestamp", "rating": "int"}
+)
+DEFAULT_SORT: Sort = "-created_at"
+
 STATEMENTS = (
     "reviews.by_id",
     "reviews.product_review_count",
-    "reviews.latest_for_products",
+    *(order.statement for order in ORDERS.values()),
     "reviews.insert",
     "reviews.update_own",
     "reviews.delete",
@@ -40,11 +47,6 @@ STATEMENTS = (
 
 Review = dict[str, Any]
 
-_SORT = "reviews:-created_at"
-Position = tuple[datetime, int]
-"""A keyset position in newest-first order: (created_at, id) of the last row seen."""
-# Sorts after every real row, so the first page needs no statement of its own.
-_START: Position = (datetime(9999, 12, 31, tzinfo=UTC), 2**63 - 1)
 ALREADY_REVIEWED = "You have already reviewed this product."
 
 Rating = Annotated[int, Field(ge=1, le=5)]
@@ -82,17 +84,22 @@ def from_row(row: Row) -> Review:
     }
 
 
-def position(after: str | None) -> Position | None:
-    """The keyset position inside a reviews cursor; InvalidParameter if it is not one."""
-    return None if after is None else newest_first_position(after, _SORT)
+def check_position(after: str | None, sort: str = DEFAULT_SORT) -> None:
+    """Refuse a cursor that is not one of `sort`'s with InvalidParameter (before batching)."""
+    choose(ORDERS, sort).position(after)
 
 
 async def get_review(resources: Resources, review_id: int) -> Review:
     """One review; NotFound when there is none."""
-    row = await resources.db.fetch_one("reviews.by_id", {"id": review_id})
-    if row is None:
-        raise NotFound(f"Review {review_id} does not exist.")
-    return from_row(row)
+
+    async def load() -> Review:
+        row = await resources.db.fetch_one("reviews.by_id", {"id": review_id})
+        if row is None:
+            raise NotFound(f"Review {review_id} does not exist.")
+        return from_row(row)
+
+    review: Review = await caching.entity(resources, "review", [review_id], caching.REVIEWS, load)
+    return review
 
 
 async def list_reviews(
@@ -101,22 +108,33 @@ async def list_reviews(
     *,
     limit: int,
     after: str | None = None,
+    sort: str = DEFAULT_SORT,
     count: bool = False,
 ) -> Page[Review]:
-    """One page of a product's reviews, newest first.
+    """One page of a product's reviews, newest first unless `sort` says otherwise.
 
-    Raises InvalidParameter (limit, cursor) or NotFound when the product does not exist.
-    The total is the product's own review count, so `count` costs no extra query.
+    Raises InvalidParameter (limit, sort, cursor) or NotFound when the product does not
+    exist. The total is the product's own review count, so `count` costs no extra query.
     """
     check_limit(limit)
-    start = position(after)
-    total = await resources.db.fetch_val("reviews.product_review_count", {"product_id": product_id})
-    if total is None:
-        raise NotFound(f"Product {product_id} does not exist.")
-    (page,) = await pages_for_products(resources, [product_id], limit=limit, after=start)
-    if not count:
-        return page
-    return Page(page.items, page.cursors, page.next_cursor, total=int(total))
+    order = choose(ORDERS, sort)
+    order.position(after)
+
+    async def load() -> Page[Review]:
+        total = await resources.db.fetch_val(
+            "reviews.product_review_count", {"product_id": product_id}
+        )
+        if total is None:
+            raise NotFound(f"Product {product_id} does not exist.")
+        (page,) = await pages_for_products(
+            resources, [product_id], limit=limit, after=after, sort=sort
+        )
+        if not count:
+            return page
+        return Page(page.items, page.cursors, page.next_cursor, total=int(total))
+
+    query = [product_id, limit, after, sort, count]
+    return await caching.page(resources, "reviews", query, caching.REVIEWS, load)
 
 
 async def pages_for_products(
@@ -124,23 +142,22 @@ async def pages_for_products(
     product_ids: Sequence[int],
     *,
     limit: int,
-    after: Position | None,
+    after: str | None,
+    sort: str = DEFAULT_SORT,
 ) -> list[Page[Review]]:
-    """A page of reviews for each product in `product_ids`, in order, with one query."""
-    created_at, review_id = after or _START
+    """A page of reviews for each product in `product_ids`, in order, with one query.
+
+    Raises InvalidParameter for an unknown sort or a cursor of another one.
+    """
+    order = choose(ORDERS, sort)
     rows = await resources.db.fetch_all(
-        "reviews.latest_for_products",
-        {
-            "product_ids": list(set(product_ids)),
-            "after_created_at": created_at,
-            "after_id": review_id,
-            "limit": limit + 1,
-        },
+        order.statement,
+        {"product_ids": list(set(product_ids)), "limit": limit + 1, **order.position(after)},
     )
-    by_product: defaultdict[int, list[Review]] = defaultdict(list)
+    by_product: defaultdict[int, list[Row]] = defaultdict(list)
     for row in rows:
-        by_product[row["product_id"]].append(from_row(row))
-    return [_page(by_product[product_id], limit) for product_id in product_ids]
+        by_product[row["product_id"]].append(row)
+    return [page_from(by_product[i], limit, order, from_row) for i in product_ids]
 
 
 async def add_review(
@@ -231,10 +248,3 @@ def _require_change(change: UpdateReviewInput) -> None:
         raise ValidationFailed(
             [FieldError("", "nothing to change")], "Nothing to change: give at least one field."
         )
-
-
-def _page(reviews: list[Review], limit: int) -> Page[Review]:
-    items = reviews[:limit]
-    cursors = [encode_cursor(_SORT, [r["created_at"].isoformat(), r["id"]]) for r in items]
-    next_cursor = cursors[-1] if len(reviews) > limit else None
-    return Page(items=items, cursors=cursors, next_cursor=next_cursor)

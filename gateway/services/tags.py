@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from gateway.db import ConstraintViolation
-from gateway.errors import Conflict, InvalidParameter, NotFound
-from gateway.pagination import Page, check_limit, decode_cursor, encode_cursor
+from gateway.db import ConstraintViolation, Row
+from gateway.errors import Conflict, NotFound
+from gateway.ordering import SortOrder, choose, orders_of, page_from
+from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_admin
+from gateway.services import caching
 from gateway.types import Resources
 from gateway.validation import Input, Text, validate
 
+Sort = Literal["name", "-name"]
+"""The allow-listed sort orders (names are unique, id still breaks ties)."""
+ORDERS: dict[str, SortOrder] = orders_of("tags", "tags.page_", {"name": "text"})
+DEFAULT_SORT: Sort = "name"
+
 STATEMENTS = (
-    "tags.page_by_name",
+    *(order.statement for order in ORDERS.values()),
     "tags.by_id",
     "tags.count_all",
     "tags.insert",
@@ -25,9 +32,9 @@ STATEMENTS = (
 )
 
 Tag = dict[str, Any]
-
-_NAME_SORT = "name"
 _WORDS = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+HYPHENATED = {"pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$"}
+"""The JSON Schema of `hyphenated` (its friendlier message is why it stays a validator)."""
 
 
 def hyphenated(value: str) -> str:
@@ -40,39 +47,53 @@ def hyphenated(value: str) -> str:
 class CreateTagInput(Input):
     """A new tag."""
 
-    name: Annotated[Text, Field(min_length=1, max_length=50), AfterValidator(hyphenated)]
+    name: Annotated[
+        Text,
+        Field(min_length=1, max_length=50, json_schema_extra=HYPHENATED),
+        AfterValidator(hyphenated),
+    ]
 
 
 async def list_tags(
-    resources: Resources, *, limit: int, after: str | None = None, count: bool = False
+    resources: Resources,
+    *,
+    limit: int,
+    after: str | None = None,
+    sort: str = DEFAULT_SORT,
+    count: bool = False,
 ) -> Page[Tag]:
-    """One page of tags in name order.
+    """One page of tags in name order (or its reverse).
 
-    Raises InvalidParameter for a limit outside 1..100 or a malformed cursor.
+    Raises InvalidParameter for a limit outside 1..100, an unknown sort or a bad cursor.
     """
     check_limit(limit)
-    after_name = ""  # every name is longer, so "" sorts before all of them
-    if after is not None:
-        values = decode_cursor(after, _NAME_SORT)
-        if len(values) != 1 or not isinstance(values[0], str):
-            raise InvalidParameter("after", "not a valid cursor")
-        after_name = values[0]
-    rows = await resources.db.fetch_all(
-        "tags.page_by_name", {"after_name": after_name, "limit": limit + 1}
-    )
-    items = [{"id": row["id"], "name": row["name"]} for row in rows[:limit]]
-    cursors = [encode_cursor(_NAME_SORT, [item["name"]]) for item in items]
-    next_cursor = cursors[-1] if len(rows) > limit else None
-    total = await count_tags(resources) if count else None
-    return Page(items=items, cursors=cursors, next_cursor=next_cursor, total=total)
+    order = choose(ORDERS, sort)
+    position = order.position(after)
+
+    async def load() -> Page[Tag]:
+        rows = await resources.db.fetch_all(order.statement, {"limit": limit + 1, **position})
+        total = await count_tags(resources) if count else None
+        return page_from(rows, limit, order, _from_row, total)
+
+    query = [limit, after, sort, count]
+    return await caching.page(resources, "tags", query, caching.TAGS, load)
+
+
+def _from_row(row: Row) -> Tag:
+    return {"id": row["id"], "name": row["name"]}
 
 
 async def get_tag(resources: Resources, tag_id: int) -> Tag:
     """One tag; NotFound if there is none."""
-    row = await resources.db.fetch_one("tags.by_id", {"id": tag_id})
-    if row is None:
-        raise NotFound(f"Tag {tag_id} does not exist.")
-    return {"id": row["id"], "name": row["name"]}
+
+    async def load() -> Tag:
+        row = await resources.db.fetch_one("tags.by_id", {"id": tag_id})
+        if row is None:
+            raise NotFound(f"Tag {tag_id} does not exist.")
+        return {"id": row["id"], "name": row["name"]}
+
+    tag: Tag = await caching.entity(resources, "tag", [tag_id], caching.TAGS, load)
+    return tag
 
 
 async def count_tags(resources: Resources) -> int:

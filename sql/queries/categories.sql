@@ -11,19 +11,39 @@ FROM categories c
 WHERE c.slug = :slug
 
 -- name: page_by_id
--- One page of categories in id order, after a keyset position.
-SELECT c.id, c.slug, c.name, c.parent_id, c.created_at
+-- One page of categories in id order (only :parent_id's children when given), after a keyset position.
+SELECT c.id, c.slug, c.name, c.parent_id, c.created_at, c.id AS sort_key
 FROM categories c
-WHERE c.id > :after_id
+WHERE c.id > :after_id::bigint
+  AND (:parent_id::bigint IS NULL OR c.parent_id = :parent_id)
 ORDER BY c.id
 LIMIT :limit
 
--- name: page_by_parent
--- One page of one category's direct children in id order, after a keyset position.
-SELECT c.id, c.slug, c.name, c.parent_id, c.created_at
+-- name: page_by_id_desc
+-- One page of categories, newest id first (only :parent_id's children when given), after a keyset position.
+SELECT c.id, c.slug, c.name, c.parent_id, c.created_at, c.id AS sort_key
 FROM categories c
-WHERE c.parent_id = :parent_id AND c.id > :after_id
-ORDER BY c.id
+WHERE c.id < :after_id::bigint
+  AND (:parent_id::bigint IS NULL OR c.parent_id = :parent_id)
+ORDER BY c.id DESC
+LIMIT :limit
+
+-- name: page_by_name
+-- One page of categories by name, id breaking ties (only :parent_id's children when given), after a keyset position.
+SELECT c.id, c.slug, c.name, c.parent_id, c.created_at, c.name AS sort_key
+FROM categories c
+WHERE (c.name, c.id) > (:after_key::text, :after_id::bigint)
+  AND (:parent_id::bigint IS NULL OR c.parent_id = :parent_id)
+ORDER BY c.name, c.id
+LIMIT :limit
+
+-- name: page_by_name_desc
+-- One page of categories by name descending (only :parent_id's children when given); a NULL key starts at the top.
+SELECT c.id, c.slug, c.name, c.parent_id, c.created_at, c.name AS sort_key
+FROM categories c
+WHERE (:after_key::text IS NULL OR (c.name, c.id) < (:after_key, :after_id::bigint))
+  AND (:parent_id::bigint IS NULL OR c.parent_id = :parent_id)
+ORDER BY c.name DESC, c.id DESC
 LIMIT :limit
 
 -- name: count_all
@@ -40,39 +60,6 @@ SELECT c.id, c.slug, c.name, c.parent_id, c.created_at
 FROM categories c
 WHERE c.parent_id = ANY(:ids::bigint[])
 ORDER BY c.name, c.id
-
--- name: products_of
--- A page of products under each of these categories (descendants included), in id order.
-WITH RECURSIVE tree (root_id, id) AS (
-    SELECT c.id, c.id FROM categories c WHERE c.id = ANY(:ids::bigint[])
-    UNION
-    SELECT tree.root_id, c.id FROM tree JOIN categories c ON c.parent_id = tree.id
-)
-SELECT r.root_id, p.id, p.sku, p.name, p.description, p.price, p.stock, p.category_id,
-       p.review_count, p.rating_avg, p.created_at, p.updated_at, p.version
-FROM unnest(:ids::bigint[]) AS r (root_id)
-CROSS JOIN LATERAL (
-    SELECT p.id, p.sku, p.name, p.description, p.price, p.stock, p.category_id,
-           p.review_count, p.rating_avg, p.created_at, p.updated_at, p.version
-    FROM products p
-    WHERE p.category_id IN (SELECT tree.id FROM tree WHERE tree.root_id = r.root_id)
-      AND p.id > :after_id
-    ORDER BY p.id
-    LIMIT :limit
-) p
-ORDER BY r.root_id, p.id
-
--- name: count_products_of
--- How many products lie under each of these categories, descendants included.
-WITH RECURSIVE tree (root_id, id) AS (
-    SELECT c.id, c.id FROM categories c WHERE c.id = ANY(:ids::bigint[])
-    UNION
-    SELECT tree.root_id, c.id FROM tree JOIN categories c ON c.parent_id = tree.id
-)
-SELECT tree.root_id, count(p.id) AS products
-FROM tree
-LEFT JOIN products p ON p.category_id = tree.id
-GROUP BY tree.root_id
 
 -- name: insert
 -- Create a category; the unique slug and the parent's foreign key refuse bad rows.

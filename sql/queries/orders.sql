@@ -8,30 +8,57 @@ FROM orders o
 JOIN users u ON u.id = o.customer_id
 WHERE o.id = :id AND (o.customer_id = :user_id OR :is_admin::boolean)
 
--- name: page_for_customer
--- One page of a customer's orders, newest first, after a keyset position, optionally of one status.
+-- name: own_page_by_created_at
+-- One page of a customer's orders, oldest first, after a keyset position, optionally of one status.
 SELECT o.id, o.customer_id, u.display_name AS customer_display_name, o.status,
        (SELECT COALESCE(sum(i.quantity * i.unit_price), 0)
         FROM order_items i WHERE i.order_id = o.id) AS total,
-       o.created_at, o.updated_at
+       o.created_at, o.updated_at, o.created_at AS sort_key
 FROM orders o
 JOIN users u ON u.id = o.customer_id
 WHERE o.customer_id = :customer_id
   AND (:status::text IS NULL OR o.status = :status)
-  AND (o.created_at, o.id) < (:after_created_at::timestamptz, :after_id::bigint)
+  AND (o.created_at, o.id) > (:after_key::timestamptz, :after_id::bigint)
+ORDER BY o.created_at, o.id
+LIMIT :limit
+
+-- name: own_page_by_created_at_desc
+-- One page of a customer's orders, newest first, after a keyset position, optionally of one status.
+SELECT o.id, o.customer_id, u.display_name AS customer_display_name, o.status,
+       (SELECT COALESCE(sum(i.quantity * i.unit_price), 0)
+        FROM order_items i WHERE i.order_id = o.id) AS total,
+       o.created_at, o.updated_at, o.created_at AS sort_key
+FROM orders o
+JOIN users u ON u.id = o.customer_id
+WHERE o.customer_id = :customer_id
+  AND (:status::text IS NULL OR o.status = :status)
+  AND (o.created_at, o.id) < (:after_key::timestamptz, :after_id::bigint)
 ORDER BY o.created_at DESC, o.id DESC
 LIMIT :limit
 
--- name: page_all
+-- name: page_by_created_at
+-- One page of every customer's orders (admin), oldest first, after a keyset position, optionally of one status.
+SELECT o.id, o.customer_id, u.display_name AS customer_display_name, o.status,
+       (SELECT COALESCE(sum(i.quantity * i.unit_price), 0)
+        FROM order_items i WHERE i.order_id = o.id) AS total,
+       o.created_at, o.updated_at, o.created_at AS sort_key
+FROM orders o
+JOIN users u ON u.id = o.customer_id
+WHERE (:status::text IS NULL OR o.status = :status)
+  AND (o.created_at, o.id) > (:after_key::timestamptz, :after_id::bigint)
+ORDER BY o.created_at, o.id
+LIMIT :limit
+
+-- name: page_by_created_at_desc
 -- One page of every customer's orders (admin), newest first, after a keyset position, optionally of one status.
 SELECT o.id, o.customer_id, u.display_name AS customer_display_name, o.status,
        (SELECT COALESCE(sum(i.quantity * i.unit_price), 0)
         FROM order_items i WHERE i.order_id = o.id) AS total,
-       o.created_at, o.updated_at
+       o.created_at, o.updated_at, o.created_at AS sort_key
 FROM orders o
 JOIN users u ON u.id = o.customer_id
 WHERE (:status::text IS NULL OR o.status = :status)
-  AND (o.created_at, o.id) < (:after_created_at::timestamptz, :after_id::bigint)
+  AND (o.created_at, o.id) < (:after_key::timestamptz, :after_id::bigint)
 ORDER BY o.created_at DESC, o.id DESC
 LIMIT :limit
 

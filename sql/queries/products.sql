@@ -1,12 +1,3 @@
--- name: page_by_id
--- One page of products in id order, after a keyset position; fetch limit + 1 to see if more follow.
-SELECT p.id, p.sku, p.name, p.description, p.price, p.stock, p.category_id,
-       p.review_count, p.rating_avg, p.created_at, p.updated_at, p.version
-FROM products p
-WHERE p.id > :after_id
-ORDER BY p.id
-LIMIT :limit
-
 -- name: by_id
 -- One product with its category and its tags (in name order) embedded by joins.
 SELECT p.id, p.sku, p.name, p.description, p.price, p.stock, p.category_id,
@@ -23,10 +14,6 @@ CROSS JOIN LATERAL (
     WHERE pt.product_id = p.id
 ) tg
 WHERE p.id = :id
-
--- name: count_all
--- How many products there are.
-SELECT count(*) FROM products
 
 -- name: insert
 -- Create a product; the unique sku and the category's foreign key refuse bad rows.
@@ -48,6 +35,10 @@ SET sku = COALESCE(:sku, p.sku),
 WHERE p.id = :id
   AND (:expected_version::integer IS NULL OR p.version = :expected_version::integer)
 RETURNING p.id
+
+-- name: lock
+-- Lock a product's row until commit (an If-Match check, then the write); no row if absent.
+SELECT p.id FROM products p WHERE p.id = :id FOR NO KEY UPDATE
 
 -- name: version_of
 -- A product's current version, to tell a stale expected version from a missing product.

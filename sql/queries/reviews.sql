@@ -10,22 +10,73 @@ WHERE r.id = :id
 -- A product's review count, or no row when the product does not exist.
 SELECT p.review_count FROM products p WHERE p.id = :product_id
 
--- name: latest_for_products
--- Up to :limit reviews per product, newest first, after a keyset position (one query per page of products).
+-- name: page_by_created_at
+-- Up to :limit reviews per product, oldest first (id breaking ties), after a keyset position; one query per page of products.
 SELECT r.id, r.product_id, r.author_id, r.author_display_name,
-       r.rating, r.title, r.body, r.created_at, r.updated_at
+       r.rating, r.title, r.body, r.created_at, r.updated_at, r.sort_key
 FROM unnest(:product_ids::bigint[]) AS wanted (product_id)
 CROSS JOIN LATERAL (
     SELECT r.id, r.product_id, r.author_id, u.display_name AS author_display_name,
-           r.rating, r.title, r.body, r.created_at, r.updated_at
+           r.rating, r.title, r.body, r.created_at, r.updated_at, r.created_at AS sort_key
     FROM reviews r
     JOIN users u ON u.id = r.author_id
     WHERE r.product_id = wanted.product_id
-      AND (r.created_at, r.id) < (:after_created_at::timestamptz, :after_id::bigint)
+      AND (r.created_at, r.id) > (:after_key::timestamptz, :after_id::bigint)
+    ORDER BY r.created_at, r.id
+    LIMIT :limit
+) r
+ORDER BY r.product_id, r.sort_key, r.id
+
+-- name: page_by_created_at_desc
+-- Up to :limit reviews per product, newest first (id breaking ties), after a keyset position; one query per page of products.
+SELECT r.id, r.product_id, r.author_id, r.author_display_name,
+       r.rating, r.title, r.body, r.created_at, r.updated_at, r.sort_key
+FROM unnest(:product_ids::bigint[]) AS wanted (product_id)
+CROSS JOIN LATERAL (
+    SELECT r.id, r.product_id, r.author_id, u.display_name AS author_display_name,
+           r.rating, r.title, r.body, r.created_at, r.updated_at, r.created_at AS sort_key
+    FROM reviews r
+    JOIN users u ON u.id = r.author_id
+    WHERE r.product_id = wanted.product_id
+      AND (r.created_at, r.id) < (:after_key::timestamptz, :after_id::bigint)
     ORDER BY r.created_at DESC, r.id DESC
     LIMIT :limit
 ) r
-ORDER BY r.product_id, r.created_at DESC, r.id DESC
+ORDER BY r.product_id, r.sort_key DESC, r.id DESC
+
+-- name: page_by_rating
+-- Up to :limit reviews per product, lowest rating first (id breaking ties), after a keyset position; one query per page of products.
+SELECT r.id, r.product_id, r.author_id, r.author_display_name,
+       r.rating, r.title, r.body, r.created_at, r.updated_at, r.sort_key
+FROM unnest(:product_ids::bigint[]) AS wanted (product_id)
+CROSS JOIN LATERAL (
+    SELECT r.id, r.product_id, r.author_id, u.display_name AS author_display_name,
+           r.rating, r.title, r.body, r.created_at, r.updated_at, r.rating AS sort_key
+    FROM reviews r
+    JOIN users u ON u.id = r.author_id
+    WHERE r.product_id = wanted.product_id
+      AND (r.rating, r.id) > (:after_key::integer, :after_id::bigint)
+    ORDER BY r.rating, r.id
+    LIMIT :limit
+) r
+ORDER BY r.product_id, r.sort_key, r.id
+
+-- name: page_by_rating_desc
+-- Up to :limit reviews per product, highest rating first (id breaking ties), after a keyset position; one query per page of products.
+SELECT r.id, r.product_id, r.author_id, r.author_display_name,
+       r.rating, r.title, r.body, r.created_at, r.updated_at, r.sort_key
+FROM unnest(:product_ids::bigint[]) AS wanted (product_id)
+CROSS JOIN LATERAL (
+    SELECT r.id, r.product_id, r.author_id, u.display_name AS author_display_name,
+           r.rating, r.title, r.body, r.created_at, r.updated_at, r.rating AS sort_key
+    FROM reviews r
+    JOIN users u ON u.id = r.author_id
+    WHERE r.product_id = wanted.product_id
+      AND (r.rating, r.id) < (:after_key::integer, :after_id::bigint)
+    ORDER BY r.rating DESC, r.id DESC
+    LIMIT :limit
+) r
+ORDER BY r.product_id, r.sort_key DESC, r.id DESC
 
 -- name: insert
 -- Create a review; the unique (product_id, author_id) key refuses a second one by the same author.

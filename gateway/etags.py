@@ -1,0 +1,61 @@
+"""Entity tags: a strong ETag is a hash of the body, and how If-Match / If-None-Match compare.
+
+One format everywhere: `"` + base64url(sha256(body))[:22] + `"`. A GET's ETag is the hash
+of the exact bytes sent, so it changes whenever anything in the representation changes
+(a review moving `rating_avg`, a renamed category embedded in a product), not only when
+the row's version does. If-Match is judged the same way: the write recomputes the hash
+of the resource's current representation and goes ahead only if it equals one given.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+# An entity-tag (RFC 9110 §8.8.3): optional weakness marker, then an opaque quoted string.
+_TAG = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
+
+
+def of(body: bytes) -> str:
+    """The strong ETag of a representation's bytes."""
+    digest = hashlib.sha256(body).digest()
+    return '"' + base64.urlsafe_b64encode(digest).decode("ascii")[:22] + '"'
+
+
+def parse(header: str) -> tuple[bool, list[tuple[bool, str]]] | None:
+    """(`*` given, [(weak, tag)...]) from an If-Match / If-None-Match value; None if malformed."""
+    text = header.strip()
+    if text == "*":
+        return True, []
+    tags: list[tuple[bool, str]] = []
+    position = 0
+    while position < len(text):
+        match = _TAG.match(text, position)
+        if match is None or match.end() == position:
+            return None
+        tags.append((match.group(1) is not None, match.group(2)))
+        position = match.end()
+    return (False, tags) if tags else None
+
+
+def none_match(header: str, etag: str) -> bool:
+    """Whether If-None-Match `header` matches `etag` (weak comparison, RFC 9110 §13.1.2)."""
+    parsed = parse(header)
+    if parsed is None:
+        return False
+    star, tags = parsed
+    return star or any(tag == etag for _, tag in tags)
+
+
+def match(header: str, etag: str) -> bool:
+    """Whether If-Match `header` allows a write to the representation tagged `etag`.
+
+    Strong comparison (RFC 9110 §13.1.1): a weak tag never matches; `*` matches any
+    existing representation.
+    """
+    parsed = parse(header)
+    if parsed is None:
+        return False
+    star, tags = parsed
+    return star or any(not weak and tag == etag for weak, tag in tags)

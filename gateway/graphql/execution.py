@@ -1,0 +1,201 @@
+"""The GraphQL engine: what every request goes through, over HTTP and WebSocket alike.
+
+    request data ─► persisted-query resolution ─► parse + static validation (cached)
+                ─► operation chosen ─► variables coerced, cost and page sizes checked
+                ─► execute (or subscribe) with a fresh per-request context
+
+Everything before `execute` is pure CPU on the document and its variables: a refused
+request never reaches a resolver, so it never runs SQL.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from inspect import isawaitable
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    execute,
+    get_operation_ast,
+    subscribe,
+)
+
+from gateway.cache import Cache
+from gateway.errors import InvalidParameter
+from gateway.graphql.context import Context
+from gateway.graphql.documents import Documents, VerdictCache
+from gateway.graphql.errors import format_error
+from gateway.graphql.operations import Operation, select
+from gateway.graphql.persisted import ManifestError, PersistedQueries, load_manifest
+from gateway.graphql.protection import Limits, check_request, cost_map
+from gateway.settings import Settings
+
+
+class Rejected(Exception):
+    """The document or its variables were refused before execution; `errors` say why."""
+
+    def __init__(self, errors: list[GraphQLError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(e.message for e in errors))
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A valid document with its chosen operation, ready for the per-request checks."""
+
+    text: str
+    document: DocumentNode
+    node: OperationDefinitionNode
+    operation: Operation
+    variables: dict[str, Any] | None
+
+
+class Engine:
+    """Protection, persisted queries and execution for one schema and one configuration."""
+
+    def __init__(
+        self, schema: GraphQLSchema, settings: Settings, *, verdicts: VerdictCache | None = None
+    ) -> None:
+        self.schema = schema
+        self.limits = Limits.from_settings(settings)
+        self.documents = Documents(schema, self.limits, cache=verdicts)
+        self.costs = cost_map(schema)
+        # Without variables the "per-request" limits depend on the document alone.
+        self._fixed: OrderedDict[tuple[str, str | None], list[GraphQLError]] = OrderedDict()
+        manifest = self._manifest(settings)
+        self.persisted = PersistedQueries(
+            prefix=settings.cache_prefix, manifest=manifest, only=settings.graphql_persisted_only
+        )
+
+    def _manifest(self, settings: Settings) -> dict[str, str]:
+        """The allow-list, every document checked now so a bad one stops start-up."""
+        path = settings.graphql_persisted_manifest
+        if path is None:
+            if settings.graphql_persisted_only:
+                raise ManifestError("GRAPHQL_PERSISTED_ONLY needs GRAPHQL_PERSISTED_MANIFEST")
+            return {}
+        manifest = load_manifest(path)
+        for digest, body in manifest.items():
+            errors = self.documents.verdict(body).errors
+            if errors:
+                raise ManifestError(f"{path}: document {digest[:12]}…: {errors[0].message}")
+        return manifest
+
+    async def prepare(self, cache: Cache, data: Any, *, may_register: bool = True) -> Prepared:
+        """Resolve, parse and validate a request's document and choose its operation.
+
+        Raises InvalidParameter or PersistedQueryNotFound for a malformed request, and
+        Rejected when the document fails parsing, validation or a static limit. A new
+        persisted query is registered only once its document has passed validation.
+        """
+        if not isinstance(data, dict):
+            raise InvalidParameter("body", "must be a JSON object with a query")
+        variables, name = data.get("variables"), data.get("operationName")
+        if variables is not None and not isinstance(variables, dict):
+            raise InvalidParameter("variables", "must be an object or null")
+        if name is not None and not isinstance(name, str):
+            raise InvalidParameter("operationName", "must be a string or null")
+        resolved = await self.persisted.resolve(
+            cache, data.get("query"), data.get("extensions"), may_register=may_register
+        )
+        verdict = self.documents.verdict(resolved.text)
+        if verdict.document is None:
+            raise Rejected(list(verdict.errors))
+        node = get_operation_ast(verdict.document, name)
+        operation = select(verdict.document, name)
+        if node is None or operation is None:
+            message = (
+                f"No operation named {name!r} in the document."
+                if name
+                else "The document holds several operations: say which in operationName."
+            )
+            raise Rejected([GraphQLError(message)])
+        if resolved.register is not None:
+            await self.persisted.register(cache, resolved.register, resolved.text)
+        return Prepared(resolved.text, verdict.document, node, operation, variables)
+
+    def check(self, prepared: Prepared) -> list[GraphQLError]:
+        """The variable-dependent limits (variables, cost, page sizes) for this request;
+        remembered per document for operations that declare no variables."""
+        fixed = not prepared.node.variable_definitions
+        key = (prepared.text, prepared.operation.name)
+        if fixed and key in self._fixed:
+            self._fixed.move_to_end(key)
+            return self._fixed[key]
+        errors = check_request(
+            self.schema,
+            prepared.document,
+            prepared.node,
+            prepared.variables,
+            self.limits,
+            self.costs,
+        )
+        if fixed and len(prepared.text) <= self.documents.max_chars:
+            self._fixed[key] = errors
+            while len(self._fixed) > self.documents.cache.max_entries:
+                self._fixed.popitem(last=False)
+        return errors
+
+    async def execute(self, prepared: Prepared, context: Context) -> dict[str, Any]:
+        """Run a query or mutation; the formatted result (`data`, and `errors` if any)."""
+        result = execute(
+            self.schema,
+            prepared.document,
+            context_value=context,
+            variable_values=prepared.variables,
+            operation_name=prepared.operation.name,
+            hide_suggestions=True,
+        )
+        if isawaitable(result):
+            result = await result
+        return formatted(result)
+
+    async def subscribe(
+        self, prepared: Prepared, context: Context
+    ) -> AsyncIterator[dict[str, Any]] | dict[str, Any]:
+        """Start a subscription: its formatted results, or the formatted errors that refused it."""
+        result = subscribe(
+            self.schema,
+            prepared.document,
+            context_value=context,
+            variable_values=prepared.variables,
+            operation_name=prepared.operation.name,
+            hide_suggestions=True,
+        )
+        if isawaitable(result):
+            result = await result
+        if isinstance(result, ExecutionResult):
+            return formatted(result)
+        return _formatted_stream(result)
+
+
+async def _formatted_stream(
+    results: AsyncIterator[ExecutionResult],
+) -> AsyncIterator[dict[str, Any]]:
+    try:
+        async for result in results:
+            yield formatted(result)
+    finally:
+        aclose = getattr(results, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def formatted(result: ExecutionResult) -> dict[str, Any]:
+    """An execution result as the response body shows it."""
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [format_error(error) for error in result.errors]
+    return body
+
+
+def errors_body(errors: list[GraphQLError]) -> Mapping[str, Any]:
+    """The body of a refusal before execution: errors only, no `data`."""
+    return {"errors": [format_error(error) for error in errors]}

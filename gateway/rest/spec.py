@@ -1,0 +1,184 @@
+"""REST operations, declared once: routing, request parsing and the OpenAPI document read them.
+
+An `Operation` says everything a client may rely on: method and path, the query
+parameters (a pydantic model, which is also what parses them), the JSON body (the model
+the service validates it with), the success answer, extra error statuses, who may call
+it, and whether it honours If-Match. `routes()` turns the declarations into Starlette
+routes; `gateway.rest.openapi` turns the very same declarations into the document, so
+the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway import parameters
+from gateway.bodies import json_body
+from gateway.errors import InvalidParameter
+from gateway.ids import parse_id
+from gateway.middleware.authentication import principal_of
+from gateway.parameters import Parameters
+from gateway.principal import Principal, require_admin, require_user
+from gateway.types import Resources
+
+Q = TypeVar("Q", bound=Parameters)
+
+PRIVATE = "private, no-store"
+
+Access = Literal["anyone", "user", "admin"]
+"""Who may call: anyone (a token is optional), any signed-in user, or an admin."""
+
+
+class NoQuery(Parameters):
+    """An operation that takes no query parameters (any given one is a 400)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PathParameter:
+    """A `{name}` segment of a path: what it is and its JSON schema."""
+
+    description: str
+    schema: Mapping[str, Any]
+
+
+ID = PathParameter(
+    "A positive 64-bit integer id, without leading zeros.",
+    {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The success response: its status, what `data` holds and the headers it carries."""
+
+    status: int = 200
+    schema: type[BaseModel] | None = None
+    description: str = "OK"
+    many: bool = False
+    """`data` is a page of `schema` items, with `page` and a `Link` header."""
+    sparse: bool = False
+    """`fields=` may leave any property but `id` out of the items."""
+    headers: tuple[str, ...] = ()
+    """Header names the answer always carries (documented in `gateway.rest.openapi`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Generic[Q]):
+    """One request to an operation, with its query already parsed."""
+
+    request: Request
+    query: Q
+
+    @property
+    def resources(self) -> Resources:
+        resources: Resources = self.request.state.resources
+        return resources
+
+    @property
+    def principal(self) -> Principal:
+        return principal_of(self.request.scope)
+
+    def path_id(self, name: str = "id") -> int:
+        """A positive 64-bit integer from the path; InvalidParameter otherwise."""
+        return parse_id(self.request.path_params[name], name)
+
+    def path_text(self, name: str = "id") -> str:
+        text: str = self.request.path_params[name]
+        return text
+
+    async def body(self) -> Any:
+        """The JSON body: 415 unless application/json, 400 INVALID_JSON when it does not parse."""
+        return await json_body(self.request)
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+
+Handler = Callable[[Call[Q]], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation(Generic[Q]):
+    """One method on one path, declared once."""
+
+    method: str
+    path: str
+    handler: Handler[Q]
+    summary: str
+    tag: str
+    query: type[Q]
+    answer: Answer
+    description: str = ""
+    body: type[BaseModel] | None = None
+    access: Access = "anyone"
+    errors: tuple[int, ...] = ()
+    """Statuses beyond those the declaration implies (400, 401/403, 404 on a path id...)."""
+    if_match: bool = False
+    per_user: bool = False
+    """Answers are the caller's own data: `Cache-Control: private, no-store`."""
+    path_parameters: Mapping[str, PathParameter] = field(default_factory=dict)
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+    def path_parameter(self, name: str) -> PathParameter:
+        return self.path_parameters.get(name, ID)
+
+    async def run(self, request: Request) -> Response:
+        """Check who calls, parse the query as declared, and hand the call to the handler.
+
+        Who may call is settled first (401, then 403), so an anonymous or unprivileged
+        caller learns nothing from how its parameters would have been judged; the service
+        checks again, as it does for GraphQL.
+        """
+        if self.access == "admin":
+            require_admin(principal_of(request.scope))
+        elif self.access == "user":
+            require_user(principal_of(request.scope))
+        if not self.if_match and self.method != "GET" and "if-match" in request.headers:
+            # Ignoring it would let the write through unconditionally, which is exactly what
+            # the client asked us not to do.
+            raise InvalidParameter("If-Match", "this operation does not take conditional writes")
+        query = parameters.parse(self.query, _single_values(request))
+        response = await self.handler(Call(request, query))
+        if self.per_user:
+            response.headers["Cache-Control"] = PRIVATE
+        return response
+
+
+def _single_values(request: Request) -> dict[str, str]:
+    """The query string as a mapping; a name given twice is refused, not silently merged."""
+    values: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        if key in values:
+            raise InvalidParameter(key, "given more than once")
+        values[key] = value
+    return values
+
+
+def routes(operations: Iterable[Operation[Any]]) -> list[Route]:
+    """One Starlette route per path, dispatching on the method to its operation."""
+    by_path: dict[str, dict[str, Operation[Any]]] = {}
+    for operation in operations:
+        methods = by_path.setdefault(operation.path, {})
+        if operation.method in methods:
+            raise ValueError(f"{operation.method} {operation.path} is declared twice")
+        methods[operation.method] = operation
+    return [Route(path, _dispatch(ops), methods=list(ops)) for path, ops in by_path.items()]
+
+
+def _dispatch(operations: Mapping[str, Operation[Any]]) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        # Starlette answers HEAD with the GET handler; the body is dropped on the way out.
+        method = "GET" if request.method == "HEAD" else request.method
+        return await operations[method].run(request)
+
+    return endpoint

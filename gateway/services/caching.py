@@ -1,0 +1,205 @@
+"""Read-through caching for the services, so REST and GraphQL share every entry.
+
+Every cached read names the tables it depends on. Its key holds the current generation of
+each of those tables (and a global epoch), read in the same round trip as the entry, so
+a write invalidates every dependent entry at once by bumping its tables' generations after
+it commits: the next read in either style builds a new key and misses. A read that raced
+with a write stores its value under the old generations, where nothing looks any more.
+
+Concurrent misses of one key in one process run the query once (single flight). Values
+are JSON (orjson) with a jittered TTL, so entries written together do not expire together;
+errors are never cached. When Redis cannot answer, reads go straight to the database and
+count as bypasses. A write whose invalidation could not reach Redis marks this process,
+which bumps the epoch as soon as Redis answers again, retiring every entry at once, since
+some of them may have missed that write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import orjson
+
+from gateway import telemetry
+from gateway.cache import Cache, CacheUnavailable
+from gateway.pagination import Page
+from gateway.types import Resources
+
+log = logging.getLogger("gateway.caching")
+
+ENTITY_TTL = 300.0
+LIST_TTL = 60.0
+JITTER = 0.1
+FLIGHT_GRACE = 1.0
+
+
+class ReadCache:
+    """This process's view of the shared cache: keys, generations, single flight."""
+
+    def __init__(self, cache: Cache, prefix: str, *, enabled: bool = True) -> None:
+        self.cache = cache
+        self.enabled = enabled
+        self._prefix = f"{prefix}:v1"
+        self._epoch = f"{self._prefix}:epoch"
+        self._flights: dict[str, asyncio.Future[bytes]] = {}
+        self._dirty = False
+
+    def generation(self, table: str) -> str:
+        return f"{self._prefix}:gen:{table}"
+
+    async def read(
+        self,
+        kind: str,
+        parts: Sequence[object],
+        tables: Sequence[str],
+        load: Callable[[], Awaitable[Any]],
+        *,
+        ttl: float,
+    ) -> Any:
+        """The JSON form of `load()`'s value, from the cache when it has a current entry.
+
+        `parts` identify the value within `kind` (an id, or a normalized query); `tables`
+        are what it was read from. Exceptions from `load` propagate and are not cached.
+        """
+        stats = telemetry.current()
+        if not self.enabled or (stats is not None and stats.wrote):
+            # A request that has written reads its own writes from the database.
+            return _json(await load())
+        base = f"{self._prefix}:{kind}:{_digest(parts)}"
+        counters = [self._epoch, *(self.generation(t) for t in sorted(set(tables)))]
+        try:
+            if self._dirty:
+                await self._repair()
+            key, raw = await self.cache.versioned_get(base, counters)
+        except CacheUnavailable:
+            if stats is not None:
+                stats.cache_bypasses += 1
+            return _json(await load())
+        if raw is not None:
+            if stats is not None:
+                stats.cache_hits += 1
+            return orjson.loads(raw)
+        if stats is not None:
+            stats.cache_misses += 1
+        return orjson.loads(await self._fill(key, load, ttl))
+
+    async def invalidate(self, *tables: str) -> None:
+        """Retire every entry read from `tables` (call after the write commits)."""
+        if not self.enabled or not tables:
+            return
+        try:
+            await self.cache.bump(*(self.generation(t) for t in sorted(set(tables))))
+        except CacheUnavailable:
+            # The entries this write made stale may still be in Redis (if it is hung rather
+            # than gone): retire everything once it answers again.
+            self._dirty = True
+            log.warning("cache invalidation failed; the cache will be reset when Redis is back")
+
+    async def _repair(self) -> None:
+        await self.cache.bump(self._epoch)
+        self._dirty = False
+        log.info("cache epoch bumped after missed invalidations")
+
+    async def _fill(self, key: str, load: Callable[[], Awaitable[Any]], ttl: float) -> bytes:
+        flight = self._flights.get(key)
+        if flight is not None:
+            return await asyncio.shield(flight)
+        loop = asyncio.get_running_loop()
+        flight = loop.create_future()
+        self._flights[key] = flight
+        try:
+            data = orjson.dumps(await load())
+        except BaseException as exc:
+            del self._flights[key]
+            flight.set_exception(exc)
+            # Waiters re-raise it; mark it retrieved so asyncio does not log it again.
+            flight.exception()
+            raise
+        flight.set_result(data)
+        # Readers whose Redis look-up missed just before this value landed there still find
+        # it here for a moment, instead of loading it again.
+        loop.call_later(FLIGHT_GRACE, self._flights.pop, key, None)
+        # Jitter is for spreading expiries, not for secrecy.
+        lifetime = ttl * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
+        with contextlib.suppress(CacheUnavailable):
+            await self.cache.set(key, data, lifetime)
+        return data
+
+
+# What cached reads depend on. A product as shown embeds its category and tags.
+CATALOGUE = ("products", "categories", "tags")
+CATEGORIES = ("categories",)
+TAGS = ("tags",)
+REVIEWS = ("reviews", "products", "users")
+USERS = ("users",)
+
+
+async def entity(
+    resources: Resources,
+    kind: str,
+    parts: Sequence[object],
+    tables: Sequence[str],
+    load: Callable[[], Awaitable[Any]],
+) -> Any:
+    """A cached single-resource read. Inside a transaction it reads the database directly:
+    a write reading back its own rows must neither see cached data nor cache its own."""
+    if resources.db.pinned:
+        return await load()
+    return await resources.reads.read(kind, parts, tables, load, ttl=ENTITY_TTL)
+
+
+async def page(
+    resources: Resources,
+    kind: str,
+    parts: Sequence[object],
+    tables: Sequence[str],
+    load: Callable[[], Awaitable[Page[Any]]],
+) -> Page[Any]:
+    """A cached page of a list, keyed by the normalized query in `parts`."""
+
+    async def as_json() -> dict[str, Any]:
+        found = await load()
+        return {
+            "items": found.items,
+            "cursors": found.cursors,
+            "next_cursor": found.next_cursor,
+            "total": found.total,
+        }
+
+    if resources.db.pinned:
+        return await load()
+    data = await resources.reads.read(kind, parts, tables, as_json, ttl=LIST_TTL)
+    return Page(data["items"], data["cursors"], data["next_cursor"], data["total"])
+
+
+# Which cached tables a write to an aggregate (a statement file) makes stale: reviews
+# change their product's rating, orders its stock.
+_AFFECTS: dict[str, tuple[str, ...]] = {
+    "reviews": ("reviews", "products"),
+    "orders": ("orders", "products"),
+}
+
+
+async def invalidate_written(resources: Resources, written: set[str]) -> None:
+    """Retire the cached reads of everything a request wrote; the request middleware calls
+    this once the handler is done (its transactions committed), before the response goes
+    out, so the client's next read, in either style, cannot meet a stale entry."""
+    tables = {table for name in written for table in _AFFECTS.get(name, (name,))}
+    await resources.reads.invalidate(*tables)
+
+
+def _digest(parts: Sequence[object]) -> str:
+    raw = orjson.dumps(list(parts), option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def _json(value: Any) -> Any:
+    # Hits return decoded JSON (timestamps as strings); give misses and bypasses the same
+    # shape, so nothing downstream behaves differently depending on the cache.
+    return orjson.loads(orjson.dumps(value))
