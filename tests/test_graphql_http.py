@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from gateway.db import ConstraintViolation
-from gateway.services import products
 from tests.conftest import Actors
 
 pytestmark = pytest.mark.anyio
@@ -106,58 +105,84 @@ async def test_a_subscription_over_http_is_refused(api: httpx.AsyncClient) -> No
 
 # Masked errors -----------------------------------------------------------------------------
 
-SECRET = "SELECT password_hash FROM users -- products_price_check"
+
+@asynccontextmanager
+async def fault(database_url: str, do: str, undo: str) -> AsyncIterator[None]:
+    """Break this module's database for a moment, the way a bad deploy or a missing
+    migration would, so our own code meets an error nobody planned for (no mocks)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(do)
+        yield
+    finally:
+        await conn.execute(undo)
+        await conn.close()
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [ConstraintViolation("check", "products_price_check"), RuntimeError(SECRET)],
-    ids=["constraint", "exception"],
+UNKNOWN_CHECK = (
+    "ALTER TABLE tags ADD CONSTRAINT tags_secret_check CHECK (name <> 'not-allowed')",
+    "ALTER TABLE tags DROP CONSTRAINT tags_secret_check",
 )
-async def test_unexpected_errors_are_masked_and_logged(
-    api: httpx.AsyncClient,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-    failure: Exception,
-) -> None:
-    # A stand-in for a bug: our own service raising what no caller expects. The services
-    # map every constraint they know, so no real request reaches this path; patching the
-    # service is the one place these tests fake our own layer, and only to prove masking.
-    async def broken(*_: object) -> None:
-        raise failure
+MISSING_COLUMN = (
+    "ALTER TABLE products RENAME COLUMN description TO description_gone",
+    "ALTER TABLE products RENAME COLUMN description_gone TO description",
+)
 
-    monkeypatch.setattr(products, "get_product", broken)
-    with caplog.at_level(logging.ERROR, logger="gateway.graphql"):
-        response = await api.post("/graphql", json={"query": '{ product(id: "1") { id } }'})
-    assert response.status_code == 500
-    body = response.json()
-    assert body["data"] == {"product": None}
-    error = body["errors"][0]
+
+def assert_masked(response: httpx.Response, caplog: pytest.LogCaptureFixture) -> None:
+    error = response.json()["errors"][0]
     assert error["message"] == "An unexpected error occurred."
     assert error["extensions"] == {
         "code": "INTERNAL_SERVER_ERROR",
         "request_id": response.headers["x-request-id"],
     }
-    for leak in ("products_price_check", "password_hash", "Traceback", "SELECT"):
+    for leak in ("tags_secret_check", "description", "Traceback", "SELECT", "asyncpg"):
         assert leak not in response.text
     logged = [r for r in caplog.records if r.name == "gateway.graphql"]
     assert logged and logged[0].exc_info is not None
     assert logged[0].request_id == response.headers["x-request-id"]  # type: ignore[attr-defined]
 
 
-async def test_a_masked_error_beside_data_keeps_the_data_and_200(
-    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+async def test_an_unexpected_constraint_violation_is_masked_and_logged(
+    api: httpx.AsyncClient, database_url: str, actors: Actors, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken(*_: object) -> None:
-        raise RuntimeError(SECRET)
+    admin = await actors.admin()
+    async with fault(database_url, *UNKNOWN_CHECK):
+        with caplog.at_level(logging.ERROR, logger="gateway.graphql"):
+            response = await api.post(
+                "/graphql",
+                json={
+                    "query": 'mutation { createTag(input: {name: "not-allowed"}) { tag { id } } }'
+                },
+                headers=admin.headers,
+            )
+    assert response.status_code == 500
+    assert response.json()["data"] is None
+    assert_masked(response, caplog)
 
-    monkeypatch.setattr(products, "get_product", broken)
-    response = await api.post(
-        "/graphql", json={"query": '{ product(id: "1") { id } tags { totalCount } }'}
-    )
+
+async def test_an_unexpected_database_error_is_masked_and_logged(
+    api: httpx.AsyncClient, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with fault(database_url, *MISSING_COLUMN):
+        with caplog.at_level(logging.ERROR, logger="gateway.graphql"):
+            response = await api.post("/graphql", json={"query": '{ product(id: "1") { id } }'})
+    assert response.status_code == 500
+    assert response.json()["data"] == {"product": None}
+    assert_masked(response, caplog)
+
+
+async def test_a_masked_error_beside_data_keeps_the_data_and_200(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    async with fault(database_url, *MISSING_COLUMN):
+        response = await api.post(
+            "/graphql", json={"query": '{ product(id: "1") { id } tags { totalCount } }'}
+        )
     assert response.status_code == 200
     assert response.json()["data"]["tags"] == {"totalCount": 0}
-    assert SECRET not in response.text
+    assert response.json()["data"]["product"] is None
+    assert "description" not in response.text
 
 
 async def test_domain_errors_keep_their_code(api: httpx.AsyncClient, actors: Actors) -> None:
