@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 import orjson
 
+from gateway import telemetry
 from gateway.cache import CacheUnavailable, Subscription
+from gateway.services.caching import invalidate_written
 from gateway.types import Resources
 
 log = logging.getLogger("gateway.events")
@@ -45,6 +47,11 @@ async def publish(resources: Resources, topic: Topic, *ids: int, deleted: bool =
     Call it only once the transaction that changed them has committed. Raises nothing:
     when the cache is unreachable the announcement is logged and dropped.
     """
+    stats = telemetry.current()
+    if stats is not None and stats.written:
+        # Retire this write's cached reads before anyone hears of it: a subscriber re-reads
+        # the entity at once, sooner than the request middleware would invalidate.
+        await invalidate_written(resources, stats.written)
     for entity_id in dict.fromkeys(ids):
         message = orjson.dumps({"id": entity_id, "deleted": deleted})
         try:

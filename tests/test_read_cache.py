@@ -161,3 +161,46 @@ async def test_a_write_missed_while_redis_hung_retires_everything(own_redis: Emb
     finally:
         await admin.aclose()
         await cache.close()
+
+
+async def test_a_change_event_goes_out_only_after_the_writes_reads_are_retired(
+    redis_url: str,
+) -> None:
+    # Subscribers re-read the entity the moment they hear of a change, sooner than the
+    # request middleware invalidates; so publishing must retire the write's entries first.
+    from gateway import events
+    from gateway.db import Database
+    from gateway.ratelimit import RateLimiter
+    from gateway.settings import Settings
+    from gateway.tokens import TokenIssuer
+    from gateway.types import Resources
+
+    prefix = f"gwtest:{uuid.uuid4().hex[:8]}"
+    cache = RedisCache(redis_url, timeout=0.5)
+    reads = ReadCache(cache, prefix)
+    resources = Resources(
+        settings=Settings(cache_prefix=prefix, jwt_secret="x" * 64),
+        db=Database("postgresql://unused@127.0.0.1:1/unused", {}),
+        cache=cache,
+        tokens=TokenIssuer("x" * 64, issuer="i", audience="a", ttl=60),
+        limiter=RateLimiter(cache, prefix=prefix, general=1, login=1),
+        reads=reads,
+    )
+    watcher = redis_client.Redis.from_url(redis_url)
+    pubsub = watcher.pubsub()
+    try:
+        await pubsub.subscribe(events.channel(resources, "product", 3))
+        await pubsub.get_message(timeout=1)  # the subscribe confirmation
+        generation = reads.generation("products")
+        before = int(await watcher.get(generation) or 0)
+        stats = telemetry.begin("write")
+        stats.written.add("products")
+        await events.publish(resources, "product", 3)
+        message = None
+        while message is None:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+        assert int(await watcher.get(generation) or 0) > before
+    finally:
+        await pubsub.aclose()
+        await watcher.aclose()
+        await cache.close()
