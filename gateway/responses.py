@@ -43,15 +43,22 @@ def problem_body(error: GatewayError) -> dict[str, Any]:
     return body
 
 
-def problem_response(error: GatewayError) -> Response:
-    """An `application/problem+json` response for `error`, with its protocol headers."""
-    headers: dict[str, str] = {"Cache-Control": "no-store"}
+def protocol_headers(error: GatewayError) -> dict[str, str]:
+    """The HTTP headers that go with `error` in either style: Retry-After, Allow, and
+    WWW-Authenticate on a 401."""
+    headers: dict[str, str] = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = ", ".join(error.allowed)
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="gateway"'
+    return headers
+
+
+def problem_response(error: GatewayError) -> Response:
+    """An `application/problem+json` response for `error`, with its protocol headers."""
+    headers = {"Cache-Control": "no-store", **protocol_headers(error)}
     return Response(
         orjson.dumps(problem_body(error)),
         status_code=error.status,

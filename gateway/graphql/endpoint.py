@@ -35,6 +35,7 @@ from gateway.graphql.errors import codes
 from gateway.graphql.execution import Engine, Rejected, errors_body
 from gateway.graphql.operations import Operation
 from gateway.middleware.authentication import identity_of, principal_of
+from gateway.responses import protocol_headers
 from gateway.types import Resources
 
 # A result whose data is gone because a backend failed answers with that failure's status.
@@ -171,9 +172,7 @@ def _result_response(result: dict[str, Any]) -> Response:
         found = [c for c in codes(result) if c in _SERVER_ERRORS]
         if found:
             error = _SERVER_ERRORS[found[0]]()
-            status = error.status
-            if error.retry_after is not None:
-                headers["Retry-After"] = str(error.retry_after)
+            status, headers = error.status, protocol_headers(error)
     return Response(orjson.dumps(result), status, headers, media_type="application/json")
 
 
@@ -191,9 +190,6 @@ def error_response(error: GatewayError) -> Response:
             }
         ]
     }
-    headers = {}
-    if isinstance(error, MethodNotAllowed):
-        headers["Allow"] = ", ".join(error.allowed)
-    if error.retry_after is not None:
-        headers["Retry-After"] = str(error.retry_after)
-    return Response(orjson.dumps(body), error.status, headers, media_type="application/json")
+    return Response(
+        orjson.dumps(body), error.status, protocol_headers(error), media_type="application/json"
+    )
