@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import tempfile
 import time
 import uuid
@@ -15,6 +14,7 @@ import pytest
 
 from gateway.cache import CacheUnavailable, MemoryCache, RedisCache, connect
 from gateway.embedded import EmbeddedRedis
+from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -57,9 +57,7 @@ async def test_set_get_delete_and_expiry(cache: RedisCache) -> None:
 
 
 async def test_unreachable_redis_fails_fast_then_the_breaker_opens() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     client = RedisCache(f"redis://127.0.0.1:{port}/0", timeout=0.1)
     try:
         for _ in range(3):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +15,7 @@ from gateway.db import ConstraintViolation, Database
 from gateway.errors import DBUnavailable, PoolExhausted, QueryTimeout
 from gateway.settings import Settings
 from tests.conftest import STATEMENTS, app_client
+from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -55,12 +55,6 @@ async def tdb(
     await db.connect()
     yield db
     await db.disconnect()
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_statements_are_counted_per_request(tdb: Database) -> None:
@@ -125,7 +119,7 @@ async def test_pool_exhaustion_fails_fast(tdb: Database) -> None:
 
 
 async def test_unreachable_database_is_db_unavailable() -> None:
-    db = Database(f"postgresql://postgres@127.0.0.1:{closed_port()}/x", STATEMENTS, min_size=1)
+    db = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/x", STATEMENTS, min_size=1)
     await db.connect()
     try:
         with pytest.raises(DBUnavailable):
@@ -148,7 +142,7 @@ async def test_a_bad_statement_fails_the_start_up_check(
 
 
 async def test_app_with_database_down_answers_503_in_both_styles(settings: Settings) -> None:
-    down = replace(settings, database_url=f"postgresql://postgres@127.0.0.1:{closed_port()}/x")
+    down = replace(settings, database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/x")
     async with app_client(down) as http:
         rest = await http.get("/api/v1/products")
         assert rest.status_code == 503
@@ -165,7 +159,7 @@ async def test_app_with_database_down_answers_503_in_both_styles(settings: Setti
 
 
 async def test_app_with_redis_down_is_ready_but_degraded(settings: Settings) -> None:
-    async with app_client(settings, redis_url=f"redis://127.0.0.1:{closed_port()}/0") as http:
+    async with app_client(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0") as http:
         ready = await http.get("/readyz")
         assert ready.status_code == 200
         assert ready.json()["status"] == "degraded"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from gateway.settings import Settings
 from tests.conftest import Actors, app_client
+from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -100,9 +99,7 @@ async def test_limits_hold_across_replicas(settings: Settings) -> None:
 
 
 async def test_redis_down_reads_fail_open_and_logins_stay_limited(settings: Settings) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     async with app_client(
         settings,
         redis_url=f"redis://127.0.0.1:{port}/0",

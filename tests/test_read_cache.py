@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +16,7 @@ from gateway import telemetry
 from gateway.cache import RedisCache
 from gateway.embedded import EmbeddedRedis
 from gateway.services.caching import ReadCache
+from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -102,9 +102,7 @@ async def test_errors_are_not_cached(reads: ReadCache) -> None:
 
 
 async def test_disabled_cache_always_loads_and_reports_nothing() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     cache = RedisCache(f"redis://127.0.0.1:{port}/0", timeout=0.1)
     reads = ReadCache(cache, "gwtest", enabled=False)
     source = Source()

@@ -5,7 +5,6 @@ standing in for replication lag, so every routing decision shows in the response
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 
 import asyncpg
@@ -13,6 +12,7 @@ import pytest
 
 from gateway.settings import Settings
 from tests.conftest import Actors, app_client, create_database, drop_database, with_database
+from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -96,9 +96,7 @@ async def test_an_unreachable_replica_falls_back_to_the_primary(
     both: tuple[str, str], settings: Settings
 ) -> None:
     primary, _ = both
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     down = f"postgresql://postgres@127.0.0.1:{port}/nothing"
     async with app_client(
         settings, database_url=primary, database_read_url=down, db_pool_timeout=0.5
