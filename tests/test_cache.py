@@ -110,3 +110,49 @@ async def test_memory_cache_has_the_same_behaviour() -> None:
 def test_connect_picks_the_kind() -> None:
     assert connect(None, timeout=0.1).kind == "memory"
     assert connect("redis://127.0.0.1:6379/0", timeout=0.1).kind == "redis"
+
+
+async def test_commands_issued_together_share_one_round_trip(cache: RedisCache) -> None:
+    """Fifty concurrent operations go to Redis as one pipeline, each with its own reply."""
+    keys = [key() for _ in range(50)]
+    await asyncio.gather(*(cache.set(k, k.encode(), ttl=10) for k in keys))
+    batches_before = cache.pipelining.batches
+    values = await asyncio.gather(*(cache.get(k) for k in keys))
+    assert values == [k.encode() for k in keys]
+    assert cache.pipelining.batches == batches_before + 1
+    await cache.delete(*keys)
+
+
+async def test_one_failing_command_fails_only_its_caller(cache: RedisCache) -> None:
+    text, counter = key(), key()
+    await cache.set(text, b"not a number", ttl=10)
+    for attempt in range(1, cache.breaker.threshold + 2):
+        results = await asyncio.gather(
+            cache.incr(text), cache.incr(counter), cache.get(text), return_exceptions=True
+        )
+        # INCR on text is Redis's error for that caller alone, and not a sign of an outage:
+        # however often it happens, the breaker stays closed and the others are served.
+        assert isinstance(results[0], CacheUnavailable)
+        assert "not an integer" in str(results[0])
+        assert results[1:] == [attempt, b"not a number"]
+        assert not cache.breaker.open
+    await cache.delete(text, counter)
+
+
+async def test_scripts_survive_redis_forgetting_them(cache: RedisCache, redis_url: str) -> None:
+    import redis.asyncio as redis_client
+
+    counters = [key(), key()]
+    base = key()
+    first, _ = await cache.versioned_get(base, counters)
+    control = redis_client.Redis.from_url(redis_url)
+    try:
+        await control.script_flush()
+    finally:
+        await control.aclose()
+    await cache.bump(counters[0])
+    second, _ = await cache.versioned_get(base, counters)
+    assert (first, second) == (f"{base}@0.0", f"{base}@1.0")
+    allowed, count, _ = await cache.hit(key(), 1, 5, 60)
+    assert (allowed, count) == (True, 1)
+    await cache.delete(*counters)

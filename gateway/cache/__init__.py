@@ -22,7 +22,9 @@ from typing import Any, Protocol
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
+
+from gateway.cache.batching import Batcher, Script
 
 log = logging.getLogger("gateway.cache")
 
@@ -236,20 +238,26 @@ class RedisCache:
             retry=Retry(NoBackoff(), 0),
         )
         self._client: redis.Redis = redis.Redis.from_pool(pool)
-        self._window_script = self._client.register_script(_SLIDING_WINDOW)
-        self._versioned_script = self._client.register_script(_VERSIONED_GET)
+        self.pipelining = Batcher(self._client, timeout=timeout)
+        self._window_script = Script(self._client, self.pipelining, _SLIDING_WINDOW)
+        self._versioned_script = Script(self._client, self.pipelining, _VERSIONED_GET)
         self._fanout = _Fanout()
         self._listener = _Listener(self._client, self._fanout, timeout)
 
-    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._guarded(lambda: getattr(self._client, name)(*args, **kwargs))
+    async def _command(self, *command: Any) -> Any:
+        return await self._guarded(lambda: self.pipelining.submit(*command))
 
     async def _guarded(self, operation: Callable[[], Awaitable[Any]]) -> Any:
+        # Every operation is bounded where it waits (the batch's timeout, the script load's),
+        # so no timer per call is needed here.
         if not self.breaker.allow():
             raise CacheUnavailable("circuit open")
         try:
-            async with asyncio.timeout(self.timeout):
-                result = await operation()
+            result = await operation()
+        except ResponseError as exc:
+            # Redis answered, refusing this command (a wrong type, say): not an outage.
+            self.breaker.success()
+            raise CacheUnavailable(str(exc)) from None
         except (RedisError, OSError, TimeoutError) as exc:
             self.breaker.failure()
             raise CacheUnavailable(str(exc) or type(exc).__name__) from None
@@ -257,35 +265,32 @@ class RedisCache:
         return result
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._call("get", key)
+        value = await self._command("GET", key)
         return value if value is None else bytes(value)
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
-        await self._call("set", key, value, px=max(1, int(ttl * 1000)))
+        await self._command("SET", key, value, "PX", max(1, int(ttl * 1000)))
 
     async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
-        return bool(await self._call("set", key, value, px=max(1, int(ttl * 1000)), nx=True))
+        return bool(await self._command("SET", key, value, "PX", max(1, int(ttl * 1000)), "NX"))
 
     async def delete(self, *keys: str) -> None:
         if keys:
-            await self._call("delete", *keys)
+            await self._command("DEL", *keys)
 
     async def incr(self, key: str) -> int:
-        return int(await self._call("incr", key))
+        return int(await self._command("INCR", key))
 
     async def versioned_get(self, base: str, versions: list[str]) -> tuple[str, bytes | None]:
-        key, value = await self._guarded(lambda: self._versioned_script(keys=versions, args=[base]))
+        key, value = await self._guarded(lambda: self._versioned_script(versions, [base]))
         return _text(key), None if value is None else bytes(value)
 
     async def bump(self, *counters: str) -> None:
-        async def incr_all() -> None:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for counter in counters:
-                    pipe.incr(counter)
-                await pipe.execute()
-
+        # One INCR per counter, queued together: they travel in one pipeline.
         if counters:
-            await self._guarded(incr_all)
+            await self._guarded(
+                lambda: asyncio.gather(*(self.pipelining.submit("INCR", c) for c in counters))
+            )
 
     async def hit(self, key: str, cost: int, limit: int, window: float) -> tuple[bool, int, float]:
         now_ms = int(time.time() * 1000)
@@ -294,18 +299,18 @@ class RedisCache:
         # The hash tag keeps both windows of one key in one Redis Cluster slot.
         keys = [f"{{{key}}}:{index}", f"{{{key}}}:{index - 1}"]
         args = [cost, limit, window_ms, elapsed]
-        result = await self._guarded(lambda: self._window_script(keys=keys, args=args))
+        result = await self._guarded(lambda: self._window_script(keys, args))
         allowed, count = int(result[0]), int(result[1])
         return bool(allowed), count, (window_ms - elapsed) / 1000
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._call("ping"))
+            return bool(await self._command("PING"))
         except CacheUnavailable:
             return False
 
     async def publish(self, channel: str, message: bytes) -> None:
-        await self._call("publish", channel, message)
+        await self._command("PUBLISH", channel, message)
 
     async def subscribe(self, channel: str) -> Subscription:
         queue, first = self._fanout.add(channel)
@@ -319,6 +324,7 @@ class RedisCache:
 
     async def close(self) -> None:
         await self._listener.close()
+        await self.pipelining.close()
         await self._client.aclose()
 
 
