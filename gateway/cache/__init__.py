@@ -71,6 +71,10 @@ class Cache(Protocol):
     kind: str
 
     async def get(self, key: str) -> bytes | None: ...
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        """The values of `keys`, in order, read in one round trip."""
+        ...
+
     async def set(self, key: str, value: bytes, ttl: float) -> None: ...
     async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
         """Store `value` only if `key` holds nothing; whether it did (a lock or first write)."""
@@ -239,8 +243,8 @@ class RedisCache:
         )
         self._client: redis.Redis = redis.Redis.from_pool(pool)
         self.pipelining = Batcher(self._client, timeout=timeout)
-        self._window_script = Script(self._client, self.pipelining, _SLIDING_WINDOW)
-        self._versioned_script = Script(self._client, self.pipelining, _VERSIONED_GET)
+        self._window_script = Script(self.pipelining, _SLIDING_WINDOW)
+        self._versioned_script = Script(self.pipelining, _VERSIONED_GET)
         self._fanout = _Fanout()
         self._listener = _Listener(self._client, self._fanout, timeout)
 
@@ -267,6 +271,10 @@ class RedisCache:
     async def get(self, key: str) -> bytes | None:
         value = await self._command("GET", key)
         return value if value is None else bytes(value)
+
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        values = await self._command("MGET", *keys)
+        return [value if value is None else bytes(value) for value in values]
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         await self._command("SET", key, value, "PX", max(1, int(ttl * 1000)))
@@ -453,6 +461,9 @@ class MemoryCache:
             self._data.pop(key, None)
             return None
         return value
+
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        return [await self.get(key) for key in keys]
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         if len(self._data) >= self.max_entries and key not in self._data:

@@ -12,6 +12,7 @@ in the order they were issued, so a write followed by a read sees the write.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from typing import Any
 
@@ -98,25 +99,26 @@ def _copy(exc: BaseException) -> BaseException:
 
 
 class Script:
-    """A Lua script run by EVALSHA through the batcher, loaded again if Redis lost it."""
+    """A Lua script run by EVALSHA through the batcher; loaded once when Redis lacks it."""
 
-    def __init__(self, client: redis.Redis, batcher: Batcher, source: str) -> None:
-        self._client = client
+    def __init__(self, batcher: Batcher, source: str) -> None:
         self._batcher = batcher
         self._source = source
-        self._sha: str | None = None
+        # Redis names a script by the SHA-1 of its text.
+        self._sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+        self._loading: asyncio.Future[Any] | None = None
 
     async def __call__(self, keys: list[str], args: list[Any]) -> Any:
-        if self._sha is None:
-            await self._load()
         try:
             return await self._batcher.submit("EVALSHA", self._sha, len(keys), *keys, *args)
         except NoScriptError:
-            # Redis restarted or SCRIPT FLUSH ran: load it again and retry once.
-            log.info("Lua script missing in Redis; loading it again")
+            # First use, Redis restarted, or SCRIPT FLUSH ran: load it and retry once.
             await self._load()
             return await self._batcher.submit("EVALSHA", self._sha, len(keys), *keys, *args)
 
     async def _load(self) -> None:
-        async with asyncio.timeout(self._batcher.timeout):
-            self._sha = str(await self._client.script_load(self._source))
+        # A burst of callers that all met NOSCRIPT shares one load.
+        if self._loading is None or self._loading.done():
+            log.info("loading a Lua script into Redis")
+            self._loading = self._batcher.submit("SCRIPT", "LOAD", self._source)
+        await asyncio.shield(self._loading)
