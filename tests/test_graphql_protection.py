@@ -176,6 +176,22 @@ async def test_cost_reads_variables(api: httpx.AsyncClient) -> None:
     assert error["extensions"]["cost"] == {"requested": 1010, "maximum": 1000}
 
 
+async def test_remembered_verdicts_follow_the_variables_they_depend_on(
+    api: httpx.AsyncClient,
+) -> None:
+    """Verdicts are remembered per document and the variables that can change them: the
+    same document alternating between an allowed and a refused cost gets each right, while
+    an id, which cannot change a cost, shares one verdict."""
+    for _ in range(2):
+        assert (await gql(api, NESTED, n=10, m=99)).status_code == 200
+        refused(await gql(api, NESTED, n=10, m=100), "QUERY_TOO_COMPLEX")
+        refused(await gql(api, NESTED, n=10, m=101), "INVALID_PARAMETER")
+    by_id = "query($id: ID!, $m: Int!) { product(id: $id) { reviews(first: $m) { totalCount } } }"
+    for product in ("1", "2"):
+        assert (await gql(api, by_id, id=product, m=5)).status_code == 200
+        refused(await gql(api, by_id, id=product, m=0), "INVALID_PARAMETER")
+
+
 async def test_cost_reads_variable_defaults(api: httpx.AsyncClient) -> None:
     refused(await gql(api, NESTED), "QUERY_TOO_COMPLEX")
 

@@ -34,7 +34,13 @@ from gateway.graphql.documents import Documents, VerdictCache
 from gateway.graphql.errors import format_error
 from gateway.graphql.operations import Operation, select
 from gateway.graphql.persisted import ManifestError, PersistedQueries, load_manifest
-from gateway.graphql.protection import Limits, check_request, cost_map
+from gateway.graphql.protection import (
+    Limits,
+    check_limits,
+    coerce_variables,
+    cost_map,
+    limits_key,
+)
 from gateway.settings import Settings
 
 
@@ -67,8 +73,10 @@ class Engine:
         self.limits = Limits.from_settings(settings)
         self.documents = Documents(schema, self.limits, cache=verdicts)
         self.costs = cost_map(schema)
-        # Without variables the "per-request" limits depend on the document alone.
-        self._fixed: OrderedDict[tuple[str, str | None], list[GraphQLError]] = OrderedDict()
+        # The limits' verdicts, per document, operation and the variables they depend on.
+        self._verdicts: OrderedDict[tuple[str, str | None, bytes], list[GraphQLError]] = (
+            OrderedDict()
+        )
         manifest = self._manifest(settings)
         self.persisted = PersistedQueries(
             prefix=settings.cache_prefix, manifest=manifest, only=settings.graphql_persisted_only
@@ -122,25 +130,26 @@ class Engine:
         return Prepared(resolved.text, verdict.document, node, operation, variables)
 
     def check(self, prepared: Prepared) -> list[GraphQLError]:
-        """The variable-dependent limits (variables, cost, page sizes) for this request;
-        remembered per document for operations that declare no variables."""
-        fixed = not prepared.node.variable_definitions
-        key = (prepared.text, prepared.operation.name)
-        if fixed and key in self._fixed:
-            self._fixed.move_to_end(key)
-            return self._fixed[key]
-        errors = check_request(
-            self.schema,
-            prepared.document,
-            prepared.node,
-            prepared.variables,
-            self.limits,
-            self.costs,
+        """The variable-dependent limits (variables, cost, page sizes) for this request.
+
+        Variables are coerced every time; the cost and page-size verdict, a walk over the
+        whole document, is remembered per document, operation and the variables it can
+        depend on (`limits_key`)."""
+        values = coerce_variables(self.schema, prepared.node, prepared.variables)
+        if isinstance(values, list):
+            return values
+        key = (prepared.text, prepared.operation.name, limits_key(prepared.node, values))
+        known = self._verdicts.get(key)
+        if known is not None:
+            self._verdicts.move_to_end(key)
+            return known
+        errors = check_limits(
+            self.schema, prepared.document, prepared.node, values, self.limits, self.costs
         )
-        if fixed and len(prepared.text) <= self.documents.max_chars:
-            self._fixed[key] = errors
-            while len(self._fixed) > self.documents.cache.max_entries:
-                self._fixed.popitem(last=False)
+        if len(prepared.text) <= self.documents.max_chars:
+            self._verdicts[key] = errors
+            while len(self._verdicts) > self.documents.cache.max_entries:
+                self._verdicts.popitem(last=False)
         return errors
 
     async def execute(self, prepared: Prepared, context: Context) -> dict[str, Any]:

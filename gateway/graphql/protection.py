@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from ariadne.validation.query_cost import CostValidator
 from graphql import (
     DocumentNode,
@@ -23,8 +24,12 @@ from graphql import (
     GraphQLSchema,
     GraphQLSyntaxError,
     InlineFragmentNode,
+    ListTypeNode,
+    NamedTypeNode,
+    NonNullTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    TypeNode,
     ValidationContext,
     ValidationRule,
     get_named_type,
@@ -101,25 +106,48 @@ def static_rules(limits: Limits) -> tuple[type[ValidationRule], ...]:
     return (Shape,) if limits.introspection else (Shape, _NoIntrospection)
 
 
-def check_request(
+def coerce_variables(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, variables: Mapping[str, Any] | None
+) -> VariableValues | list[GraphQLError]:
+    """The operation's variables coerced with their defaults, as execution will, or errors."""
+    return get_variable_values(
+        schema, operation.variable_definitions or (), dict(variables or {}), 50, True
+    )
+
+
+# Variables of these types cannot change a cost or a page size (both read `first`, an Int,
+# and @include/@skip read Booleans), so the limits' verdict does not depend on them.
+_NEUTRAL_TYPES = frozenset({"ID", "String"})
+
+
+def limits_key(operation: OperationDefinitionNode, values: VariableValues) -> bytes:
+    """What the limits' verdict on `operation` can depend on among its coerced variables:
+    equal keys, equal verdicts (ids and strings left out, so one product's page and
+    another's share one verdict)."""
+    relevant = {}
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if _named_type(definition.type) not in _NEUTRAL_TYPES and name in values.coerced:
+            relevant[name] = values.coerced[name]
+    return orjson.dumps(relevant, option=orjson.OPT_SORT_KEYS, default=repr)
+
+
+def _named_type(node: TypeNode) -> str:
+    while isinstance(node, NonNullTypeNode | ListTypeNode):
+        node = node.type
+    assert isinstance(node, NamedTypeNode)
+    return node.name.value
+
+
+def check_limits(
     schema: GraphQLSchema,
     document: DocumentNode,
     operation: OperationDefinitionNode,
-    variables: Mapping[str, Any] | None,
+    values: VariableValues,
     limits: Limits,
     costs: dict[str, dict[str, Any]],
 ) -> list[GraphQLError]:
-    """Errors of the variable-dependent limits for `operation` of an already valid document.
-
-    Variables are coerced first (with their defaults), exactly as execution will coerce
-    them, so a cost or a page size cannot hide behind a variable or its default.
-    """
-    found = get_variable_values(
-        schema, operation.variable_definitions or (), dict(variables or {}), 50, True
-    )
-    if isinstance(found, list):
-        return found
-    values: VariableValues = found
+    """Errors of the cost and page-size limits for `operation` with coerced `values`."""
     fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
     chosen = DocumentNode(definitions=(operation, *fragments))
 
