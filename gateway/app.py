@@ -21,6 +21,7 @@ from gateway.db import Database
 from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
 from gateway.graphql.endpoint import GraphQLEndpoint
 from gateway.graphql.execution import Engine
+from gateway.graphql.results import ResultCache
 from gateway.graphql.schema import build_schema
 from gateway.graphql.websocket import TransportWSHandler
 from gateway.lifecycle import Lifecycle
@@ -58,7 +59,9 @@ def create_app(settings: Settings) -> Starlette:
     statements.require(registry, (*services.STATEMENTS, *migrations.STATEMENTS))
     schema = build_schema(settings.schema_path)
     engine = Engine(schema, settings)
-    graphql = GraphQLEndpoint(engine, explorer=not settings.production)
+    graphql = GraphQLEndpoint(
+        engine, explorer=not settings.production, results=ResultCache(schema, registry)
+    )
     subscriptions = TransportWSHandler(engine)
 
     @asynccontextmanager

@@ -26,6 +26,8 @@ class RequestStats:
     recent_writer: bool = False
     # The aggregates (statement file names) this request wrote to, for cache invalidation.
     written: set[str] = field(default_factory=set)
+    # The cache generations of the cached reads it made (whether hits or not).
+    depends_on: set[str] = field(default_factory=set)
     statements: list[str] = field(default_factory=list)
 
     @property

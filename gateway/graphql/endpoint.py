@@ -34,6 +34,7 @@ from gateway.graphql.context import Context
 from gateway.graphql.errors import codes
 from gateway.graphql.execution import Engine, Rejected, errors_body
 from gateway.graphql.operations import Operation
+from gateway.graphql.results import ResultCache
 from gateway.middleware.authentication import identity_of, principal_of
 from gateway.responses import protocol_headers
 from gateway.types import Resources
@@ -48,8 +49,9 @@ _GET_PARAMETERS = frozenset({"extensions", "variables", "operationName"})
 class GraphQLEndpoint:
     """Serves GraphQL over HTTP at /graphql."""
 
-    def __init__(self, engine: Engine, *, explorer: bool) -> None:
+    def __init__(self, engine: Engine, *, explorer: bool, results: ResultCache) -> None:
         self.engine = engine
+        self.results = results
         self.explorer = ExplorerGraphiQL(title="Gateway GraphiQL") if explorer else None
 
     async def handle(self, request: Request) -> Response:
@@ -123,8 +125,14 @@ class GraphQLEndpoint:
         errors = self.engine.check(prepared)
         if errors:
             return _refusal(errors)
-        context = Context(resources, principal_of(request.scope))
-        return _result_response(await self.engine.execute(prepared, context))
+        principal = principal_of(request.scope)
+        context = Context(resources, principal)
+        answer = await self.results.respond(
+            resources, prepared, principal, lambda: self.engine.execute(prepared, context)
+        )
+        if isinstance(answer, bytes):
+            return Response(answer, media_type="application/json")
+        return _result_response(answer)
 
 
 def _json_parameter(params: Mapping[str, str], name: str) -> Any:

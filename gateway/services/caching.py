@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -37,6 +37,8 @@ ENTITY_TTL = 300.0
 LIST_TTL = 60.0
 JITTER = 0.1
 FLIGHT_GRACE = 1.0
+EPOCH = "epoch"
+"""The name `snapshot` gives the epoch among the generations."""
 
 
 class ReadCache:
@@ -53,6 +55,22 @@ class ReadCache:
     def generation(self, table: str) -> str:
         return f"{self._prefix}:gen:{table}"
 
+    def key(self, kind: str, parts: Sequence[object]) -> str:
+        """The cache key of the value `parts` identify within `kind`."""
+        return f"{self._prefix}:{kind}:{_digest(parts)}"
+
+    async def snapshot(
+        self, key: str, generations: Sequence[str]
+    ) -> tuple[bytes | None, dict[str, str]]:
+        """The value under `key` and the current value of each generation (and of the
+        epoch, as `EPOCH`), read in one round trip; raises CacheUnavailable."""
+        if self._dirty:
+            await self._repair()
+        counters = [self._epoch, *(self.generation(g) for g in generations)]
+        value, *current = await self.cache.get_many([key, *counters])
+        names = [EPOCH, *generations]
+        return value, {name: (c or b"0").decode() for name, c in zip(names, current, strict=True)}
+
     async def read(
         self,
         kind: str,
@@ -68,10 +86,12 @@ class ReadCache:
         are what it was read from. Exceptions from `load` propagate and are not cached.
         """
         stats = telemetry.current()
+        if stats is not None:
+            stats.depends_on.update(tables)
         if not self.enabled or (stats is not None and stats.wrote):
             # A request that has written reads its own writes from the database.
             return _json(await load())
-        base = f"{self._prefix}:{kind}:{_digest(parts)}"
+        base = self.key(kind, parts)
         counters = [self._epoch, *(self.generation(t) for t in sorted(set(tables)))]
         try:
             if self._dirty:
@@ -88,6 +108,13 @@ class ReadCache:
         if stats is not None:
             stats.cache_misses += 1
         return orjson.loads(await self._fill(key, load, ttl))
+
+    async def put(self, key: str, value: bytes, ttl: float) -> None:
+        """Store `value` for about `ttl` seconds (jittered); best effort, never raises."""
+        # Jitter is for spreading expiries, not for secrecy.
+        lifetime = ttl * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
+        with contextlib.suppress(CacheUnavailable):
+            await self.cache.set(key, value, lifetime)
 
     async def invalidate(self, *tables: str) -> None:
         """Retire every entry read from `tables` (call after the write commits)."""
@@ -125,10 +152,7 @@ class ReadCache:
         # Readers whose Redis look-up missed just before this value landed there still find
         # it here for a moment, instead of loading it again.
         loop.call_later(FLIGHT_GRACE, self._flights.pop, key, None)
-        # Jitter is for spreading expiries, not for secrecy.
-        lifetime = ttl * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
-        with contextlib.suppress(CacheUnavailable):
-            await self.cache.set(key, data, lifetime)
+        await self.put(key, data, ttl)
         return data
 
 
@@ -184,6 +208,29 @@ _AFFECTS: dict[str, tuple[str, ...]] = {
     "reviews": ("reviews", "products"),
     "orders": ("orders", "products"),
 }
+
+
+# What a read of each table depends on: the generation its own writes bump, and those of
+# the aggregates whose writes change or delete its rows (cascades, the rating trigger).
+# Every table of the schema is here (a test checks), so no read can escape invalidation.
+_READS: dict[str, tuple[str, ...]] = {
+    "users": ("users",),
+    "categories": ("categories",),
+    "tags": ("tags",),
+    "products": ("products",),
+    "product_tags": ("products", "tags"),
+    "reviews": ("reviews", "products", "users"),
+    "orders": ("orders",),
+    "order_items": ("orders",),
+    "refresh_tokens": ("refresh_tokens", "users"),
+}
+GENERATIONS = tuple(sorted({generation for names in _READS.values() for generation in names}))
+TABLES = frozenset(_READS)
+
+
+def generations_read(tables: Iterable[str]) -> frozenset[str]:
+    """The generations that reading `tables` depends on (unknown names are ignored)."""
+    return frozenset(generation for table in tables for generation in _READS.get(table, ()))
 
 
 async def invalidate_written(resources: Resources, written: set[str]) -> None:
