@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> Starlette:
             await _check_schema(db, settings)
             lifecycle.install(settings.drain_seconds)
             metrics.observe_pool(lambda: db.pool_in_use, settings.db_pool_max_size)
+            _settle_heap()
             log.info("gateway ready", extra={"env": settings.env, "cache": store.kind})
             yield {
                 "resources": Resources(
@@ -136,6 +138,14 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
+
+
+def _settle_heap() -> None:
+    """Take what start-up built (modules, the schema, statements, clients) out of the
+    garbage collector's sight. They live as long as the process, yet every full collection
+    walked them all: a fifth of a worker's CPU under load went to the collector."""
+    gc.collect()
+    gc.freeze()
 
 
 def _jwt_secret(settings: Settings) -> str:
