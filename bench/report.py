@@ -9,7 +9,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from bench.targets import Results, Run, errors_of, find, number, ops, rate, ratio_of, targets
+from bench.targets import (
+    Results,
+    Run,
+    error_kinds,
+    errors_of,
+    find,
+    number,
+    ops,
+    rate,
+    ratio_of,
+    targets,
+)
 
 MISSING = "\u2013"
 
@@ -61,7 +72,8 @@ def _run_row(run: Run) -> list[str]:
         _ms(run["latency_ms"]["p99"]),
         MISSING if sql is None else f"{sql:.2f}",
         _share(run.get("cache_hit_share")),
-        f"{errors_of(run)} ({run['error_rate'] * 100:.2f} %)",
+        f"{errors_of(run)} ({run['error_rate'] * 100:.2f} %)"
+        + (f": {error_kinds([run])}" if errors_of(run) else ""),
         _ms(run.get("cpu_ms_per_request")),
         MISSING if not rss else " / ".join(f"{p:.0f}" for p in rss),
     ]
@@ -203,6 +215,7 @@ def scaling_tables(results: Results) -> list[str]:
                     if run is None
                     else f"p99 {_ms(run['latency_ms']['p99'])} ms, {number(rate(run))} req/s, "
                     f"{errors_of(run)} errors"
+                    + (f" ({error_kinds([run])})" if errors_of(run) else "")
                     for run in found
                 ]
             )
@@ -258,7 +271,7 @@ def markdown(results: Results, plots: Iterable[str] = ()) -> str:
         *workloads_table(results),
         "",
         "SQL/req is the mean `X-Query-Count`; cache hits the share of `X-Cache: HIT`; errors are "
-        "non-2xx/3xx answers plus socket errors; CPU ms/req is the workers' CPU time over the "
+        "non-2xx/3xx answers plus socket errors, with their statuses or kinds; CPU ms/req is the workers' CPU time over the "
         "run divided by its requests; peak RSS is each worker's VmHWM over the run.",
         "",
     ]

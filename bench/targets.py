@@ -91,7 +91,7 @@ def targets(results: Results) -> list[dict[str, Any]]:
         _target(
             "zero errors at 256 connections",
             f"{errors} errors in {sum(r['requests'] for r in crowded):,} requests "
-            f"({len(crowded)} runs)"
+            f"({len(crowded)} runs{'; ' + error_kinds(crowded) if errors else ''})"
             if crowded
             else "not measured",
             None,
@@ -126,6 +126,20 @@ def ops(run: Run | None) -> float | None:
 
 def errors_of(run: Run) -> int:
     return int(sum(run["errors"].values()))
+
+
+def error_kinds(runs: list[Run]) -> str:
+    """What the errors of `runs` were: HTTP statuses outside 2xx/3xx and socket errors,
+    e.g. "503 x 181, timeout x 2"; empty when there were none."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        for status, n in (run.get("statuses") or {}).items():
+            if not 200 <= int(status) < 400:
+                counts[status] = counts.get(status, 0) + int(n)
+        for kind, n in run["errors"].items():
+            if kind != "status" and n:
+                counts[kind] = counts.get(kind, 0) + int(n)
+    return ", ".join(f"{kind} x {n:,}" for kind, n in sorted(counts.items()))
 
 
 def number(value: float | None) -> str:

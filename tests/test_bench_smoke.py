@@ -170,7 +170,8 @@ def _fake_results() -> dict[str, object]:
         return record
 
     crowded = run_of("rest.detail.hit", 1500, group="connections", connections=256)
-    crowded["errors"] = {"status": 0, "connect": 0, "read": 0, "write": 0, "timeout": 2}
+    crowded["errors"] = {"status": 3, "connect": 0, "read": 0, "write": 0, "timeout": 2}
+    crowded["statuses"] = {"200": 14997, "503": 3}
     return {
         "stamp": "2025-01-01-000000",
         "machine": {"cpus": 2, "platform": "Linux", "python": "3.11", "load_generator": "wrk"},
@@ -240,6 +241,10 @@ def test_the_markdown_report_renders_from_a_fake_result(tmp_path: Path) -> None:
         "| nested product page | 1,000 | 600 | 0.60 |",
         "2 workers",
         "256 connections",
+        # Errors say what they were: statuses outside 2xx/3xx and socket errors.
+        "| zero errors at 256 connections | 5 errors in 15,000 requests (1 runs; 503 x 3, "
+        "timeout x 2) |",
+        "5 errors (503 x 3, timeout x 2)",
         "## Data layer",
         "`graphql.persisted` not run: GET answered 405",
         "![x-throughput.png](x-throughput.png)",
