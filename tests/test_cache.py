@@ -156,3 +156,21 @@ async def test_scripts_survive_redis_forgetting_them(cache: RedisCache, redis_ur
     allowed, count, _ = await cache.hit(key(), 1, 5, 60)
     assert (allowed, count) == (True, 1)
     await cache.delete(*counters)
+
+
+def test_a_client_used_from_a_second_event_loop_answers_instead_of_hanging(
+    redis_url: str,
+) -> None:
+    """The batcher keeps its loop; a new loop must not leave commands queued on the old one."""
+    client = RedisCache(redis_url, timeout=0.5)
+    k = key()
+
+    async def use() -> bytes | None:
+        try:
+            await asyncio.wait_for(client.set(k, b"v", ttl=10), 2)
+            return await asyncio.wait_for(client.get(k), 2)
+        finally:
+            await client.close()  # its connections belong to this loop
+
+    assert asyncio.run(use()) == b"v"
+    assert asyncio.run(use()) == b"v"

@@ -41,11 +41,14 @@ class Batcher:
     def submit(self, *command: Any) -> asyncio.Future[Any]:
         """Queue `command` (e.g. "GET", key); the future gets its reply, or raises its error
         (RedisError, OSError or TimeoutError for the whole batch when Redis cannot answer)."""
-        # The loop is looked up once: asyncio.get_running_loop() makes a getpid() system
-        # call each time, a measurable cost on the hottest path. A client lives in one loop.
+        # asyncio.get_running_loop() makes a getpid() system call each time, a measurable
+        # cost on the hottest path: keep the loop while it runs (a client lives in one).
         loop = self._loop
-        if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
+        if loop is None or not loop.is_running():
+            loop = asyncio.get_running_loop()
+            if loop is not self._loop:
+                # Another loop (a test's, say): whatever the old one queued died with it.
+                self._loop, self._queue, self._scheduled = loop, [], False
         future: asyncio.Future[Any] = loop.create_future()
         self._queue.append((command, future))
         if not self._scheduled:
