@@ -34,8 +34,14 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # Benchmarks (README "Benchmarks"): about 10 minutes; BENCH_ARGS="--smoke" for a tiny run.
+# wrk comes from Debian when it can be installed here (root or password-less sudo);
+# otherwise the Python load generator stands in and the report says so.
 bench: $(STAMP)
 	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[dev,embedded,bench]"
+	@command -v wrk >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
+		{ $$SUDO apt-get install -y -qq wrk >/dev/null 2>&1 || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }; } \
+		|| echo "bench: could not install wrk; using the Python load generator" >&2; }
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

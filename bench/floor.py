@@ -3,7 +3,9 @@
 Served by the same uvicorn stack as the gateway (uvloop, httptools, same workers), it
 shows what the server and the load generator cost on their own, so the gateway's
 figures can be read as a share of it. The body is as long as the REST product detail's
-(FLOOR_BODY_BYTES), so both move the same bytes.
+(FLOOR_BODY_BYTES), so both move the same bytes. With FLOOR_FRAMEWORK=starlette the same
+body comes from one Starlette route instead (`floor.starlette`): the framework's own
+share, before any middleware or backend.
 
     FLOOR_BODY_BYTES=520 uvicorn bench.floor:app_from_env --factory --loop uvloop --http httptools
 """
@@ -59,6 +61,25 @@ def make_app(size: int) -> ASGIApp:
     return app
 
 
+def make_starlette_app(size: int) -> ASGIApp:
+    """The same constant body from a Starlette route (any path), with no middleware."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    body = constant_body(size)
+
+    async def constant(request: Request) -> Response:
+        return Response(body, media_type="application/json")
+
+    return Starlette(routes=[Route("/{path:path}", constant)])
+
+
 def app_from_env() -> ASGIApp:
-    """The uvicorn factory: the body size comes from FLOOR_BODY_BYTES."""
-    return make_app(int(os.environ.get("FLOOR_BODY_BYTES", DEFAULT_BYTES)))
+    """The uvicorn factory: the body size comes from FLOOR_BODY_BYTES, the framework from
+    FLOOR_FRAMEWORK (`asgi`, the default, or `starlette`)."""
+    size = int(os.environ.get("FLOOR_BODY_BYTES", DEFAULT_BYTES))
+    if os.environ.get("FLOOR_FRAMEWORK", "asgi") == "starlette":
+        return make_starlette_app(size)
+    return make_app(size)

@@ -61,6 +61,10 @@ class Phase:
         return f"{self.server}{cache}, {self.workers} worker{plural}"
 
 
+FLOORS = ("floor", "floor.starlette")
+"""The baselines served by bench/floor.py rather than by the gateway."""
+
+
 def selected(options: Options) -> list[str]:
     """The workloads `--only` keeps (all by default), in report order."""
     if not options.only:
@@ -71,7 +75,7 @@ def selected(options: Options) -> list[str]:
 def plan(options: Options, *, cache_switch: bool) -> list[Phase]:
     """The phases to run; `cache_switch` says whether the gateway can turn its cache off."""
     names = selected(options)
-    gateway_names = [name for name in names if name != "floor"]
+    gateway_names = [name for name in names if name not in FLOORS]
     scaling = [name for name in options.scaling_workloads if name in gateway_names]
     main = options.connections
     phases: list[Phase] = []
@@ -84,8 +88,9 @@ def plan(options: Options, *, cache_switch: bool) -> list[Phase]:
     ]
     if first:
         phases.append(Phase("gateway", "on", options.workers, tuple(first)))
-    if "floor" in names:
-        phases.append(Phase("floor", None, options.workers, (Step("floor", main, "main"),)))
+    for name in FLOORS:
+        if name in names:
+            phases.append(Phase("floor", None, options.workers, (Step(name, main, "main"),)))
     if options.cache_off and cache_switch and gateway_names:
         steps = tuple(Step(name, main, "main") for name in gateway_names)
         phases.append(Phase("gateway", "off", options.workers, steps))

@@ -271,8 +271,9 @@ def markdown(results: Results, plots: Iterable[str] = ()) -> str:
         *workloads_table(results),
         "",
         "SQL/req is the mean `X-Query-Count`; cache hits the share of `X-Cache: HIT`; errors are "
-        "non-2xx/3xx answers plus socket errors, with their statuses or kinds; CPU ms/req is the workers' CPU time over the "
-        "run divided by its requests; peak RSS is each worker's VmHWM over the run.",
+        "non-2xx/3xx answers plus socket errors, with their statuses or kinds; CPU ms/req is "
+        "the workers' CPU time over the run divided by its requests; peak RSS is each "
+        "worker's VmHWM over the run.",
         "",
     ]
     lines += ["## REST vs GraphQL (cache on)", "", *styles_table(results), ""]

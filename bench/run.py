@@ -191,7 +191,11 @@ class Bench:
 
     def _env(self, backends: Backends, phase: Phase, index: int) -> dict[str, str]:
         if phase.server == "floor":
-            return {"FLOOR_BODY_BYTES": str(self.results.get("floor_body_bytes", 512))}
+            starlette = any(step.workload == "floor.starlette" for step in phase.steps)
+            return {
+                "FLOOR_BODY_BYTES": str(self.results.get("floor_body_bytes", 512)),
+                "FLOOR_FRAMEWORK": "starlette" if starlette else "asgi",
+            }
         env = {
             "DATABASE_URL": backends.database_url,
             "REDIS_URL": backends.redis_url,

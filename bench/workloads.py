@@ -220,6 +220,13 @@ def candidates(catalogue: Catalogue, seed: int = 2024) -> dict[str, list[Workloa
         (Call("GET", f"/api/v1/products/{hot}", "floor"),),
         cached=False,
     )
+    starlette_floor = Workload(
+        "floor.starlette",
+        "Framework floor: the same constant body from one Starlette route, no middleware",
+        "floor",
+        (Call("GET", f"/api/v1/products/{hot}", "floor"),),
+        cached=False,
+    )
     rest_list = [
         Workload("rest.list", "REST product list (20, sparse fields)", "rest", (call,), "list", v)
         for v, call in _rest_lists()
@@ -273,6 +280,7 @@ def candidates(catalogue: Catalogue, seed: int = 2024) -> dict[str, list[Workloa
     detail_vars = {"id": str(hot)}
     return {
         "floor": [floor],
+        "floor.starlette": [starlette_floor],
         "rest.list": rest_list,
         "graphql.list": [graphql_list],
         "rest.detail.hit": [
@@ -347,6 +355,7 @@ def candidates(catalogue: Catalogue, seed: int = 2024) -> dict[str, list[Workloa
 
 ORDER = (
     "floor",
+    "floor.starlette",
     "rest.list",
     "graphql.list",
     "rest.detail.hit",

@@ -81,9 +81,15 @@ def test_the_full_plan_fits_in_about_ten_minutes() -> None:
     assert [(p.server, p.cache, p.workers) for p in phases] == [
         ("gateway", "on", 1),
         ("floor", None, 1),
+        ("floor", None, 1),
         ("gateway", "off", 1),
         ("gateway", "on", 2),
         ("gateway", "on", 4),
+    ]
+    # The bare ASGI floor, then the framework floor: one Starlette route, same body.
+    assert [p.steps[0].workload for p in phases if p.server == "floor"] == [
+        "floor",
+        "floor.starlette",
     ]
     runs = run_count(phases)
     assert runs * (Options().duration + Options().warmup) < 8 * 60
