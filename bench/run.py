@@ -9,7 +9,6 @@ without wrk). Every figure is printed and written; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import secrets
@@ -171,7 +170,7 @@ class Bench:
             if not self.args.no_data_layer:
                 calls = min(self.args.statements, 300) if self.args.smoke else self.args.statements
                 progress.note(f"data layer vs raw asyncpg, {calls} calls each:")
-                self.results["data_layer"] = asyncio.run(
+                self.results["data_layer"] = data_layer.run(
                     data_layer.measure(backends.database_url, calls)
                 )
             options = candidates(catalogue)

@@ -31,6 +31,18 @@ INSERT INTO categories (slug, name) VALUES (:slug, :name) RETURNING id
 -- name: count_categories
 -- How many categories there are.
 SELECT count(*) FROM categories
+
+-- name: application_name
+-- The session's application_name setting.
+SELECT current_setting('application_name')
+
+-- name: try_lock
+-- Take session advisory lock 42 if it is free.
+SELECT pg_try_advisory_lock(42)
+
+-- name: backend
+-- The server process serving this connection.
+SELECT pg_backend_pid()
 """
 
 
@@ -103,6 +115,30 @@ async def test_statement_timeout_cancels_the_query_in_postgres(
     assert running == 0
     # The connection went back to the pool healthy.
     assert await tdb.fetch_val("t.count_categories") == 0
+
+
+async def test_connections_come_back_without_session_state(
+    fresh_database_url: str, registry: dict[str, statements.Statement]
+) -> None:
+    """Released connections skip asyncpg's reset query; the only places that may leave
+    session state behind (scripts, pinned sessions) reset their connection themselves."""
+    db = Database(fresh_database_url, registry, min_size=1, max_size=1)
+    await db.connect()
+    try:
+        backend = await db.fetch_val("t.backend")
+        await db.run_script("SET application_name = 'leaked'")
+        assert await db.fetch_val("t.application_name") == "gateway"
+        async with db.session():
+            assert await db.fetch_val("t.try_lock") is True
+        # The pool's one connection is still open, yet its advisory lock is gone.
+        assert await db.fetch_val("t.backend") == backend
+        other = await asyncpg.connect(fresh_database_url)
+        try:
+            assert await other.fetchval("SELECT pg_try_advisory_lock(42)") is True
+        finally:
+            await other.close()
+    finally:
+        await db.disconnect()
 
 
 async def test_pool_exhaustion_fails_fast(tdb: Database) -> None:
