@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -138,6 +139,42 @@ async def test_connections_come_back_without_session_state(
         finally:
             await other.close()
     finally:
+        await db.disconnect()
+
+
+async def test_waiting_callers_are_served_in_turn(
+    fresh_database_url: str, registry: dict[str, statements.Statement]
+) -> None:
+    """Callers arriving while a connection is being handed back must not take it from one
+    already waiting: under a steady stream of newcomers the waiter is served in turn."""
+    db = Database(fresh_database_url, registry, min_size=1, max_size=1, pool_timeout=1.0)
+    await db.connect()
+    stop = asyncio.Event()
+    newcomers: list[asyncio.Task[Any]] = []
+
+    async def stream() -> None:
+        # A new caller every loop turn, as requests arrive under load.
+        while not stop.is_set():
+            newcomers.append(asyncio.create_task(db.fetch_val("t.sleep", {"seconds": 0.002})))
+            await asyncio.sleep(0)
+
+    try:
+        hog = asyncio.create_task(db.fetch_val("t.sleep", {"seconds": 0.05}))
+        await asyncio.sleep(0.01)
+        started = asyncio.get_running_loop().time()
+        waiter = asyncio.create_task(db.fetch_val("t.count_categories"))
+        await asyncio.sleep(0)
+        arrivals = asyncio.create_task(stream())
+        # Only the hog (50 ms) is ahead of the waiter.
+        assert await waiter == 0
+        waited = asyncio.get_running_loop().time() - started
+        stop.set()
+        await arrivals
+        await hog
+        await asyncio.gather(*newcomers, return_exceptions=True)
+        assert waited < 0.5
+    finally:
+        stop.set()
         await db.disconnect()
 
 
