@@ -124,6 +124,31 @@ def template_database(pg_admin_url: str) -> Iterator[str]:
         drop_database(pg_admin_url, name)
 
 
+def run_sql(url: str, sql: str) -> None:
+    """Run `sql` (one or several statements) on the database at `url`, outside any app."""
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def own_redis() -> Iterator[EmbeddedRedis]:
+    """A Redis server of this test's own, which it may kill and restart."""
+    folder = Path(tempfile.mkdtemp(prefix="gateway-test-redis-"))
+    server = EmbeddedRedis(folder)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def database_url(pg_admin_url: str, template_database: str) -> Iterator[str]:
     """A migrated database of this test module's own."""

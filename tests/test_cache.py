@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -24,17 +21,6 @@ async def cache(redis_url: str) -> AsyncIterator[RedisCache]:
     client = RedisCache(redis_url, timeout=0.5)
     yield client
     await client.close()
-
-
-@pytest.fixture
-def own_redis() -> Iterator[EmbeddedRedis]:
-    """A Redis server this test may kill and restart."""
-    folder = Path(tempfile.mkdtemp(prefix="gateway-test-redis-"))
-    server = EmbeddedRedis(folder)
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def key() -> str:

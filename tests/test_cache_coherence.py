@@ -4,22 +4,18 @@ committed write, never a cross-user leak, and harmless when Redis fails."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import redis.asyncio as redis_client
 
 from gateway.embedded import EmbeddedRedis
 from gateway.settings import Settings
-from tests.conftest import Actors, app_client
+from tests.conftest import Actors, app_client, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -34,14 +30,7 @@ LIST = "{ products(first: 10) { edges { node { id name price ratingAvg } } } }"
 
 @pytest.fixture(scope="module")
 def shop(database_url: str) -> str:
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(FILL)
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(database_url, FILL)
     return database_url
 
 
@@ -161,16 +150,6 @@ async def test_per_user_data_is_never_shared(api: httpx.AsyncClient, actors: Act
 
 
 # Redis failures -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_redis() -> Iterator[EmbeddedRedis]:
-    folder = Path(tempfile.mkdtemp(prefix="gateway-test-redis-"))
-    server = EmbeddedRedis(folder)
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 async def test_redis_killed_then_back_without_restarting_the_gateway(

@@ -3,11 +3,8 @@ a committed write in either style, never shared with or from a signed-in caller.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -17,7 +14,7 @@ import pytest
 from gateway.embedded import EmbeddedRedis
 from gateway.services import caching
 from gateway.settings import Settings
-from tests.conftest import Actors, app_client
+from tests.conftest import Actors, app_client, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -40,16 +37,7 @@ PAGE = """query Page($id: ID!) {
 
 @pytest.fixture(scope="module")
 def shop(database_url: str) -> str:
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(FILL)
-        finally:
-            await conn.close()
-
-    import asyncio
-
-    asyncio.run(fill())
+    run_sql(database_url, FILL)
     return database_url
 
 
@@ -206,16 +194,6 @@ def test_every_table_has_its_cache_dependencies(shop: str) -> None:
 
 
 # Redis failures -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_redis() -> Iterator[EmbeddedRedis]:
-    folder = Path(tempfile.mkdtemp(prefix="gateway-test-redis-"))
-    server = EmbeddedRedis(folder)
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 async def test_redis_down_means_the_query_runs(cached: Settings, own_redis: EmbeddedRedis) -> None:

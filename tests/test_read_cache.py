@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as redis_client
@@ -112,16 +109,6 @@ async def test_disabled_cache_always_loads_and_reports_nothing() -> None:
     await reads.invalidate("t")
     assert source.loads == 3 and stats.cache_outcome is None
     await cache.close()
-
-
-@pytest.fixture
-def own_redis() -> Iterator[EmbeddedRedis]:
-    folder = Path(tempfile.mkdtemp(prefix="gateway-test-redis-"))
-    server = EmbeddedRedis(folder)
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 async def test_redis_gone_is_a_bypass_with_correct_data(own_redis: EmbeddedRedis) -> None:
