@@ -111,6 +111,9 @@ def create_app(settings: Settings) -> Starlette:
                 )
             }
         finally:
+            # What start-up built may be garbage now (an app made and closed again within
+            # one process, as in tests): let the collector see it again.
+            gc.unfreeze()
             lifecycle.uninstall()
             await store.close()
             await db.disconnect()

@@ -5,8 +5,9 @@ look-up). redis-py spends most of a round trip's CPU per call (taking a pooled
 connection, arming timeouts, one write and one read per command); sending every command
 queued during one turn of the loop as a single pipeline pays that once per batch, while
 each caller still gets its own reply or its own error. Nothing changes for one caller at a
-time: a batch of one is one round trip, as before. Ordering is kept: commands reach Redis
-in the order they were issued, so a write followed by a read sees the write.
+time: a batch of one is one round trip, as before. Within a batch, commands keep the
+order they were issued in; batches may overtake one another (each takes its own pooled
+connection), which no caller can tell: every caller awaits its reply before going on.
 """
 
 from __future__ import annotations
