@@ -152,7 +152,7 @@ class Database:
     @property
     def pool_in_use(self) -> int:
         """Connections currently checked out of the pool."""
-        pool = getattr(getattr(self._db, "_backend", None), "_pool", None)
+        pool = _asyncpg_pool(self._db)
         if pool is None:
             return 0
         return int(pool.get_size() - pool.get_idle_size())
@@ -326,6 +326,8 @@ class Database:
         # per-task registry, a lock, a counter) cost a quarter of a statement's CPU, and
         # every statement here already knows which connection it wants.
         raw_pool = _asyncpg_pool(db)
+        if raw_pool is None:
+            raise DBUnavailable("The database pool is not open.")
         # Callers queue first-come first-served at our gate (asyncio.Semaphore is fair),
         # never inside asyncpg's pool: its queue lets a newcomer take a connection just
         # released for a waiter, which goes back to the end of the line, and under load
@@ -359,13 +361,10 @@ class Database:
             gate.release()
 
 
-def _asyncpg_pool(db: databases.Database) -> Any:
-    """The asyncpg pool behind a connected databases.Database. A private attribute of
-    databases: should a release rename it, every statement fails and so does every test."""
-    pool = getattr(getattr(db, "_backend", None), "_pool", None)
-    if pool is None:
-        raise DBUnavailable("The database pool is not open.")
-    return pool
+def _asyncpg_pool(db: databases.Database | None) -> Any:
+    """The asyncpg pool behind a connected databases.Database, or None. A private attribute
+    of databases: should a release rename it, every statement fails and so does every test."""
+    return getattr(getattr(db, "_backend", None), "_pool", None)
 
 
 async def _keep_session(connection: Any) -> None:
