@@ -10,6 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.conftest import run_sql
+
 pytestmark = pytest.mark.anyio
 
 DETAIL_KEYS = {
@@ -35,31 +37,25 @@ DETAIL_KEYS = {
 def catalogue(database_url: str) -> str:
     """Home > Lamps, three tags, 60 tagged products; product 1 is ordered, product 3 reviewed."""
 
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                """
-                INSERT INTO categories (slug, name) VALUES ('home', 'Home');
-                INSERT INTO categories (slug, name, parent_id) VALUES ('lamps', 'Lamps', 1);
-                INSERT INTO tags (name) VALUES ('vintage'), ('bright'), ('eco');
-                INSERT INTO products (sku, name, price, stock, category_id)
-                SELECT 'BASE-' || n, 'Base ' || n, n, n, 1 + n % 2 FROM generate_series(1, 60) n;
-                INSERT INTO product_tags (product_id, tag_id)
-                SELECT p.id, t.id FROM products p CROSS JOIN tags t WHERE (p.id + t.id) % 2 = 0;
-                INSERT INTO users (email, display_name, password_hash)
-                VALUES ('buyer@example.com', 'Buyer', '!');
-                INSERT INTO orders (customer_id) VALUES (1);
-                INSERT INTO order_items (order_id, product_id, quantity, unit_price)
-                VALUES (1, 1, 1, 1);
-                INSERT INTO reviews (product_id, author_id, rating, title)
-                VALUES (3, 1, 5, 'Great');
-                """
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(
+        database_url,
+        """
+        INSERT INTO categories (slug, name) VALUES ('home', 'Home');
+        INSERT INTO categories (slug, name, parent_id) VALUES ('lamps', 'Lamps', 1);
+        INSERT INTO tags (name) VALUES ('vintage'), ('bright'), ('eco');
+        INSERT INTO products (sku, name, price, stock, category_id)
+        SELECT 'BASE-' || n, 'Base ' || n, n, n, 1 + n % 2 FROM generate_series(1, 60) n;
+        INSERT INTO product_tags (product_id, tag_id)
+        SELECT p.id, t.id FROM products p CROSS JOIN tags t WHERE (p.id + t.id) % 2 = 0;
+        INSERT INTO users (email, display_name, password_hash)
+        VALUES ('buyer@example.com', 'Buyer', '!');
+        INSERT INTO orders (customer_id) VALUES (1);
+        INSERT INTO order_items (order_id, product_id, quantity, unit_price)
+        VALUES (1, 1, 1, 1);
+        INSERT INTO reviews (product_id, author_id, rating, title)
+        VALUES (3, 1, 5, 'Great');
+        """,
+    )
     return database_url
 
 

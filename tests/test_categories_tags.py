@@ -10,6 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.conftest import run_sql
+
 pytestmark = pytest.mark.anyio
 
 CATEGORY_KEYS = {"id", "slug", "name", "parent_id", "created_at"}
@@ -25,36 +27,30 @@ def catalogue(database_url: str) -> str:
     have two children (47..126). Tags: alpha..echo, and tags 1 and 2 are on products 1-3.
     """
 
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                """
-                INSERT INTO categories (slug, name, parent_id) VALUES
-                    ('electronics', 'Electronics', NULL), ('audio', 'Audio', 1),
-                    ('headphones', 'Headphones', 2), ('cameras', 'Cameras', 1),
-                    ('garden', 'Garden', NULL), ('empty', 'Empty', NULL);
-                INSERT INTO categories (slug, name)
-                SELECT 'bulk-' || n, 'Bulk ' || n FROM generate_series(1, 40) n;
-                INSERT INTO categories (slug, name, parent_id)
-                SELECT 'bulk-' || n || '-' || k, 'Child ' || (3 - k) || ' of ' || n, 6 + n
-                FROM generate_series(1, 40) n CROSS JOIN generate_series(1, 2) k;
-                INSERT INTO products (sku, name, price, category_id)
-                SELECT 'P-' || n, 'Product ' || n, n,
-                       CASE WHEN n <= 2 THEN 1 WHEN n <= 5 THEN 2 WHEN n <= 9 THEN 3
-                            WHEN n = 10 THEN 4 ELSE 5 END
-                FROM generate_series(1, 12) n;
-                INSERT INTO products (sku, name, price, category_id)
-                SELECT 'FILL-' || n, 'Filler ' || n, 1, 7 FROM generate_series(13, 19) n;
-                INSERT INTO products (sku, name, price, category_id) VALUES ('P-20', 'Late', 1, 3);
-                INSERT INTO tags (name) VALUES ('echo'), ('delta'), ('charlie'), ('bravo'), ('alpha');
-                INSERT INTO product_tags (product_id, tag_id) VALUES (1, 1), (2, 1), (3, 2);
-                """
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(
+        database_url,
+        """
+        INSERT INTO categories (slug, name, parent_id) VALUES
+            ('electronics', 'Electronics', NULL), ('audio', 'Audio', 1),
+            ('headphones', 'Headphones', 2), ('cameras', 'Cameras', 1),
+            ('garden', 'Garden', NULL), ('empty', 'Empty', NULL);
+        INSERT INTO categories (slug, name)
+        SELECT 'bulk-' || n, 'Bulk ' || n FROM generate_series(1, 40) n;
+        INSERT INTO categories (slug, name, parent_id)
+        SELECT 'bulk-' || n || '-' || k, 'Child ' || (3 - k) || ' of ' || n, 6 + n
+        FROM generate_series(1, 40) n CROSS JOIN generate_series(1, 2) k;
+        INSERT INTO products (sku, name, price, category_id)
+        SELECT 'P-' || n, 'Product ' || n, n,
+               CASE WHEN n <= 2 THEN 1 WHEN n <= 5 THEN 2 WHEN n <= 9 THEN 3
+                    WHEN n = 10 THEN 4 ELSE 5 END
+        FROM generate_series(1, 12) n;
+        INSERT INTO products (sku, name, price, category_id)
+        SELECT 'FILL-' || n, 'Filler ' || n, 1, 7 FROM generate_series(13, 19) n;
+        INSERT INTO products (sku, name, price, category_id) VALUES ('P-20', 'Late', 1, 3);
+        INSERT INTO tags (name) VALUES ('echo'), ('delta'), ('charlie'), ('bravo'), ('alpha');
+        INSERT INTO product_tags (product_id, tag_id) VALUES (1, 1), (2, 1), (3, 2);
+        """,
+    )
     return database_url
 
 

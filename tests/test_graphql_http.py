@@ -3,7 +3,6 @@ masked unexpected errors, malformed requests, subscriptions refused over HTTP.""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,27 +12,21 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import Actors
+from tests.conftest import Actors, run_sql
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
 def catalogue(database_url: str) -> str:
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                """
-                INSERT INTO categories (slug, name) VALUES ('home', 'Home');
-                INSERT INTO products (sku, name, price, stock, category_id)
-                VALUES ('L-1', 'Lamp', 10, 1, 1);
-                """
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(
+        database_url,
+        """
+        INSERT INTO categories (slug, name) VALUES ('home', 'Home');
+        INSERT INTO products (sku, name, price, stock, category_id)
+        VALUES ('L-1', 'Lamp', 10, 1, 1);
+        """,
+    )
     return database_url
 
 

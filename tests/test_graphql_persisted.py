@@ -3,7 +3,6 @@ allow-list mode with its start-up manifest."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -11,7 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import redis.asyncio as redis
@@ -19,7 +17,7 @@ import redis.asyncio as redis
 from gateway.app import create_app
 from gateway.graphql.persisted import ManifestError
 from gateway.settings import Settings
-from tests.conftest import Actors, app_client
+from tests.conftest import Actors, app_client, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -37,20 +35,14 @@ def persisted(digest: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def catalogue(database_url: str) -> str:
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                """
-                INSERT INTO categories (slug, name) VALUES ('home', 'Home');
-                INSERT INTO products (sku, name, price, stock, category_id)
-                VALUES ('L-1', 'Lamp', 10, 1, 1);
-                """
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(
+        database_url,
+        """
+        INSERT INTO categories (slug, name) VALUES ('home', 'Home');
+        INSERT INTO products (sku, name, price, stock, category_id)
+        VALUES ('L-1', 'Lamp', 10, 1, 1);
+        """,
+    )
     return database_url
 
 

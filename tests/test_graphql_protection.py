@@ -3,11 +3,9 @@ code and no SQL run; introspection and suggestions in both modes; the verdict ca
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from graphql import GraphQLSchema, get_introspection_query
@@ -16,7 +14,7 @@ from gateway.graphql.documents import Documents, VerdictCache
 from gateway.graphql.protection import Limits
 from gateway.graphql.schema import build_schema
 from gateway.settings import PROJECT_ROOT, Settings, SettingsError
-from tests.conftest import app_client
+from tests.conftest import app_client, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -25,22 +23,16 @@ pytestmark = pytest.mark.anyio
 def catalogue(database_url: str) -> str:
     """A category tree twelve levels deep and a few products, so deep queries have data."""
 
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                """
-                INSERT INTO categories (slug, name) VALUES ('c1', 'C1');
-                INSERT INTO categories (slug, name, parent_id)
-                SELECT 'c' || n, 'C' || n, n - 1 FROM generate_series(2, 12) n;
-                INSERT INTO products (sku, name, price, stock, category_id)
-                SELECT 'P-' || n, 'P' || n, n, 5, 12 FROM generate_series(1, 3) n;
-                """
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(
+        database_url,
+        """
+        INSERT INTO categories (slug, name) VALUES ('c1', 'C1');
+        INSERT INTO categories (slug, name, parent_id)
+        SELECT 'c' || n, 'C' || n, n - 1 FROM generate_series(2, 12) n;
+        INSERT INTO products (sku, name, price, stock, category_id)
+        SELECT 'P-' || n, 'P' || n, n, 5, 12 FROM generate_series(1, 3) n;
+        """,
+    )
     return database_url
 
 

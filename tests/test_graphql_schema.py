@@ -3,10 +3,8 @@ the SDL lacks stops start-up, and nested fields batch (no N+1)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 from ariadne import ObjectType, SubscriptionType
@@ -17,6 +15,7 @@ from gateway.app import create_app
 from gateway.graphql import schema as schema_module
 from gateway.graphql.schema import BINDABLES, build_schema
 from gateway.settings import PROJECT_ROOT, Settings
+from tests.conftest import run_sql
 
 ROOTS = {"Query", "Mutation", "Subscription"}
 # Object fields the services embed in the parent's row (joined in SQL): no resolver needed.
@@ -89,31 +88,25 @@ def test_a_subscription_source_for_an_unknown_field_stops_start_up(
 def catalogue(database_url: str) -> str:
     """60 products in 6 subcategories of 3 top-level ones, 3 tags and 6 reviews each."""
 
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                """
-                INSERT INTO categories (slug, name)
-                SELECT 'top-' || n, 'Top ' || n FROM generate_series(1, 3) n;
-                INSERT INTO categories (slug, name, parent_id)
-                SELECT 'sub-' || n, 'Sub ' || n, 1 + n % 3 FROM generate_series(1, 6) n;
-                INSERT INTO products (sku, name, price, stock, category_id)
-                SELECT 'P-' || n, 'P' || n, n, 5, 4 + n % 6 FROM generate_series(1, 60) n;
-                INSERT INTO tags (name) SELECT 'tag-' || n FROM generate_series(1, 9) n;
-                INSERT INTO product_tags (product_id, tag_id)
-                SELECT p, 1 + (p + k) % 9 FROM generate_series(1, 60) p, generate_series(0, 2) k;
-                INSERT INTO users (email, display_name, password_hash)
-                SELECT 'u' || n || '@example.com', 'User ' || n, '!' FROM generate_series(1, 6) n;
-                INSERT INTO reviews (product_id, author_id, rating, title)
-                SELECT p, u, 1 + (p + u) % 5, 'ok' FROM generate_series(1, 60) p,
-                    generate_series(1, 6) u;
-                """
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(
+        database_url,
+        """
+        INSERT INTO categories (slug, name)
+        SELECT 'top-' || n, 'Top ' || n FROM generate_series(1, 3) n;
+        INSERT INTO categories (slug, name, parent_id)
+        SELECT 'sub-' || n, 'Sub ' || n, 1 + n % 3 FROM generate_series(1, 6) n;
+        INSERT INTO products (sku, name, price, stock, category_id)
+        SELECT 'P-' || n, 'P' || n, n, 5, 4 + n % 6 FROM generate_series(1, 60) n;
+        INSERT INTO tags (name) SELECT 'tag-' || n FROM generate_series(1, 9) n;
+        INSERT INTO product_tags (product_id, tag_id)
+        SELECT p, 1 + (p + k) % 9 FROM generate_series(1, 60) p, generate_series(0, 2) k;
+        INSERT INTO users (email, display_name, password_hash)
+        SELECT 'u' || n || '@example.com', 'User ' || n, '!' FROM generate_series(1, 6) n;
+        INSERT INTO reviews (product_id, author_id, rating, title)
+        SELECT p, u, 1 + (p + u) % 5, 'ok' FROM generate_series(1, 60) p,
+            generate_series(1, 6) u;
+        """,
+    )
     return database_url
 
 

@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import redis.asyncio as redis
@@ -19,7 +18,7 @@ from starlette.types import ASGIApp, Message
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.conftest import Actor, Actors
+from tests.conftest import Actor, Actors, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -125,20 +124,14 @@ async def replica(settings: Settings) -> AsyncIterator[Replica]:
 
 @pytest.fixture(scope="module")
 def catalogue(database_url: str) -> str:
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                """
-                INSERT INTO categories (slug, name) VALUES ('home', 'Home');
-                INSERT INTO products (sku, name, price, stock, category_id)
-                SELECT 'L-' || n, 'Lamp ' || n, 10, 50, 1 FROM generate_series(1, 5) n;
-                """
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(
+        database_url,
+        """
+        INSERT INTO categories (slug, name) VALUES ('home', 'Home');
+        INSERT INTO products (sku, name, price, stock, category_id)
+        SELECT 'L-' || n, 'Lamp ' || n, 10, 50, 1 FROM generate_series(1, 5) n;
+        """,
+    )
     return database_url
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from gateway import etags
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from tests.conftest import TEST_JWT_SECRET, app_client
+from tests.conftest import TEST_JWT_SECRET, app_client, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -24,24 +23,18 @@ PRIVATE = "private, no-store"
 
 @pytest.fixture(scope="module")
 def shop(database_url: str) -> str:
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                """
-                INSERT INTO categories (slug, name) VALUES ('home', 'Home'), ('garden', 'Garden');
-                INSERT INTO tags (name) VALUES ('warm');
-                INSERT INTO products (sku, name, price, stock, category_id)
-                SELECT 'P-' || n, 'Product ' || n, n, 5, 1 FROM generate_series(1, 12) n;
-                INSERT INTO users (email, display_name, password_hash, role) VALUES
-                    ('admin@example.com', 'Admin', '!', 'admin'),
-                    ('cust@example.com', 'Customer', '!', 'customer');
-                """
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(
+        database_url,
+        """
+        INSERT INTO categories (slug, name) VALUES ('home', 'Home'), ('garden', 'Garden');
+        INSERT INTO tags (name) VALUES ('warm');
+        INSERT INTO products (sku, name, price, stock, category_id)
+        SELECT 'P-' || n, 'Product ' || n, n, 5, 1 FROM generate_series(1, 12) n;
+        INSERT INTO users (email, display_name, password_hash, role) VALUES
+            ('admin@example.com', 'Admin', '!', 'admin'),
+            ('cust@example.com', 'Customer', '!', 'customer');
+        """,
+    )
     return database_url
 
 

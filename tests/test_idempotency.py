@@ -17,31 +17,25 @@ from gateway.cache import MemoryCache
 from gateway.idempotency import IdempotencyStore, fingerprint
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from tests.conftest import TEST_JWT_SECRET, app_client
+from tests.conftest import TEST_JWT_SECRET, app_client, run_sql
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
 def settings_for_module(database_url: str, redis_url: str) -> Settings:
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                """
-                INSERT INTO categories (slug, name) VALUES ('home', 'Home');
-                INSERT INTO products (sku, name, price, stock, category_id)
-                VALUES ('LAMP', 'Lamp', 10, 100, 1);
-                INSERT INTO users (email, display_name, password_hash, role) VALUES
-                    ('admin@example.com', 'Admin', '!', 'admin'),
-                    ('a@example.com', 'A', '!', 'customer'),
-                    ('b@example.com', 'B', '!', 'customer');
-                """
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(
+        database_url,
+        """
+        INSERT INTO categories (slug, name) VALUES ('home', 'Home');
+        INSERT INTO products (sku, name, price, stock, category_id)
+        VALUES ('LAMP', 'Lamp', 10, 100, 1);
+        INSERT INTO users (email, display_name, password_hash, role) VALUES
+            ('admin@example.com', 'Admin', '!', 'admin'),
+            ('a@example.com', 'A', '!', 'customer'),
+            ('b@example.com', 'B', '!', 'customer');
+        """,
+    )
     return Settings(
         cache_enabled=False,
         database_url=database_url,

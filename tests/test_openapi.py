@@ -7,13 +7,11 @@ server error, no status, header, content type or body the document does not desc
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import schemathesis
@@ -29,7 +27,7 @@ from gateway.rest.docs import openapi_document
 from gateway.services import product_lists
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_JWT_SECRET, run_sql
 
 SEED = """
 INSERT INTO categories (slug, name) VALUES ('home', 'Home');
@@ -103,14 +101,7 @@ def test_query_parameters_are_the_models_that_parse_them() -> None:
 def app(database_url: str, redis_url: str) -> Iterator[Starlette]:
     """An app on this module's database, shared with Schemathesis' in-process client."""
 
-    async def seed() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(SEED)
-        finally:
-            await conn.close()
-
-    asyncio.run(seed())
+    run_sql(database_url, SEED)
     app = create_app(
         Settings(
             cache_enabled=False,

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import Actor, Actors
+from tests.conftest import Actor, Actors, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -22,14 +22,7 @@ NO_STORE = "private, no-store"
 
 @pytest.fixture(scope="module")
 def shop(database_url: str) -> str:
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute("INSERT INTO categories (slug, name) VALUES ('home', 'Home')")
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(database_url, "INSERT INTO categories (slug, name) VALUES ('home', 'Home')")
     return database_url
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
+
+from tests.conftest import run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -31,27 +32,20 @@ PRODUCT_KEYS = {
 @pytest.fixture(scope="module")
 def catalogue(database_url: str) -> str:
     """Two levels of categories and 57 products (an odd number, so pages end part-full)."""
-    import asyncio
 
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                """
-                INSERT INTO categories (slug, name) VALUES ('home', 'Home');
-                INSERT INTO categories (slug, name, parent_id) VALUES ('lamps', 'Lamps', 1);
-                INSERT INTO products (sku, name, description, price, stock, category_id)
-                SELECT 'SKU-' || n, 'Lamp ' || n, 'A lamp.', n * 1.25, n % 4, 1 + n % 2
-                FROM generate_series(1, 57) n;
-                INSERT INTO users (email, display_name, password_hash)
-                VALUES ('r@example.com', 'R', '!');
-                INSERT INTO reviews (product_id, author_id, rating, title) VALUES (2, 1, 4, 'ok');
-                """
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(
+        database_url,
+        """
+        INSERT INTO categories (slug, name) VALUES ('home', 'Home');
+        INSERT INTO categories (slug, name, parent_id) VALUES ('lamps', 'Lamps', 1);
+        INSERT INTO products (sku, name, description, price, stock, category_id)
+        SELECT 'SKU-' || n, 'Lamp ' || n, 'A lamp.', n * 1.25, n % 4, 1 + n % 2
+        FROM generate_series(1, 57) n;
+        INSERT INTO users (email, display_name, password_hash)
+        VALUES ('r@example.com', 'R', '!');
+        INSERT INTO reviews (product_id, author_id, rating, title) VALUES (2, 1, 4, 'ok');
+        """,
+    )
     return database_url
 
 

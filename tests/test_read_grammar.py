@@ -3,7 +3,6 @@ sparse fieldsets and embedded relations, over REST and the mirrored GraphQL argu
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
@@ -15,7 +14,7 @@ import pytest
 
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from tests.conftest import TEST_JWT_SECRET, app_client
+from tests.conftest import TEST_JWT_SECRET, app_client, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -57,14 +56,7 @@ SELECT n, 1 + n % 4, 1, 2.5 FROM generate_series(1, 9) n;
 
 @pytest.fixture(scope="module")
 def shop(database_url: str) -> str:
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(SHOP)
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(database_url, SHOP)
     return database_url
 
 

@@ -3,14 +3,13 @@ no existence oracle, exact product aggregates, and batched Product.reviews."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import Actor, Actors
+from tests.conftest import Actor, Actors, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -33,32 +32,26 @@ MISSING = 999_999
 def shop(database_url: str) -> str:
     """60 products; products 1..50 have three reviews each, product 55 has 45 reviews."""
 
-    async def fill() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                """
-                INSERT INTO categories (slug, name) VALUES ('home', 'Home');
-                INSERT INTO products (sku, name, price, stock, category_id)
-                SELECT 'SKU-' || n, 'Lamp ' || n, 10, 5, 1 FROM generate_series(1, 60) n;
-                INSERT INTO users (email, display_name, password_hash)
-                SELECT 'seed' || n || '@example.com', 'Seed ' || n, '!'
-                FROM generate_series(1, 45) n;
-                INSERT INTO reviews (product_id, author_id, rating, title, created_at)
-                SELECT p, u, 1 + (p + u) % 5, 'Review ' || p || '/' || u,
-                       now() - make_interval(mins => p * 10 + u)
-                FROM generate_series(1, 50) p, generate_series(1, 3) u;
-                -- Groups of five share a created_at, so only the id tie-breaker orders them.
-                INSERT INTO reviews (product_id, author_id, rating, title, created_at)
-                SELECT 55, u, 1 + u % 5, 'Busy ' || u,
-                       timestamptz '2025-01-01 00:00:00+00' + make_interval(hours => u / 5)
-                FROM generate_series(1, 45) u;
-                """
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(fill())
+    run_sql(
+        database_url,
+        """
+        INSERT INTO categories (slug, name) VALUES ('home', 'Home');
+        INSERT INTO products (sku, name, price, stock, category_id)
+        SELECT 'SKU-' || n, 'Lamp ' || n, 10, 5, 1 FROM generate_series(1, 60) n;
+        INSERT INTO users (email, display_name, password_hash)
+        SELECT 'seed' || n || '@example.com', 'Seed ' || n, '!'
+        FROM generate_series(1, 45) n;
+        INSERT INTO reviews (product_id, author_id, rating, title, created_at)
+        SELECT p, u, 1 + (p + u) % 5, 'Review ' || p || '/' || u,
+               now() - make_interval(mins => p * 10 + u)
+        FROM generate_series(1, 50) p, generate_series(1, 3) u;
+        -- Groups of five share a created_at, so only the id tie-breaker orders them.
+        INSERT INTO reviews (product_id, author_id, rating, title, created_at)
+        SELECT 55, u, 1 + u % 5, 'Busy ' || u,
+               timestamptz '2025-01-01 00:00:00+00' + make_interval(hours => u / 5)
+        FROM generate_series(1, 45) u;
+        """,
+    )
     return database_url
 
 
