@@ -22,6 +22,7 @@ from gateway.db import Database
 from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
 from gateway.graphql.endpoint import GraphQLEndpoint
 from gateway.graphql.execution import Engine
+from gateway.graphql.planned import PlannedQueries
 from gateway.graphql.results import ResultCache
 from gateway.graphql.schema import build_schema
 from gateway.graphql.websocket import TransportWSHandler
@@ -61,7 +62,10 @@ def create_app(settings: Settings) -> Starlette:
     schema = build_schema(settings.schema_path)
     engine = Engine(schema, settings)
     graphql = GraphQLEndpoint(
-        engine, explorer=not settings.production, results=ResultCache(schema, registry)
+        engine,
+        explorer=not settings.production,
+        results=ResultCache(schema, registry),
+        planned=PlannedQueries(schema),
     )
     subscriptions = TransportWSHandler(engine)
 

@@ -191,6 +191,14 @@ class Database:
         """The first column of the first row, or None."""
         return await self._run(name, params, "fetchval", primary)
 
+    async def fetch_read(
+        self, label: str, sql: str, args: Sequence[Any], *, primary: bool = False
+    ) -> Row | None:
+        """The first row of a read the planner composed (gateway/reads/); `label` names it in
+        the request's statement record. Read-only, so it may go to the replica."""
+        statement = Statement(label, "", sql, sql, (), read_only=True)
+        return cast(Row | None, await self._route(statement, tuple(args), "fetchrow", primary))
+
     async def execute(self, name: str, params: Mapping[str, Any] | None = None) -> str:
         """Run the named statement for its effect; returns the command tag."""
         return cast(str, await self._run(name, params, "execute"))
@@ -276,7 +284,11 @@ class Database:
         self, name: str, params: Mapping[str, Any] | None, method: str, primary: bool = False
     ) -> Any:
         statement = self.statement(name)
-        args = statement.args(params)
+        return await self._route(statement, statement.args(params), method, primary)
+
+    async def _route(
+        self, statement: Statement, args: tuple[Any, ...], method: str, primary: bool
+    ) -> Any:
         stats = telemetry.current()
         if not statement.read_only and stats is not None:
             stats.written.add(statement.name.partition(".")[0])

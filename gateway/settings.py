@@ -39,6 +39,7 @@ class Settings:
     redis_timeout: float = 0.15
     cache_prefix: str = "gw"
     cache_enabled: bool = True
+    read_planner: bool = True
     log_level: str = "info"
     jwt_secret: str | None = None
     jwt_issuer: str = "gateway"
@@ -115,6 +116,7 @@ class Settings:
             redis_timeout=_float(env, "REDIS_TIMEOUT", defaults.redis_timeout),
             cache_prefix=env.get("CACHE_PREFIX", defaults.cache_prefix),
             cache_enabled=_bool(env, "CACHE_ENABLED", defaults.cache_enabled),
+            read_planner=_bool(env, "READ_PLANNER", defaults.read_planner),
             log_level=env.get("LOG_LEVEL", defaults.log_level).lower(),
             sql_dir=Path(env["GATEWAY_SQL_DIR"])
             if env.get("GATEWAY_SQL_DIR")

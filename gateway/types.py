@@ -10,6 +10,7 @@ from gateway.db import Database
 from gateway.lifecycle import Lifecycle
 from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
+from gateway.reads.planner import Planner
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 
@@ -27,5 +28,6 @@ class Resources:
     tokens: TokenIssuer
     limiter: RateLimiter
     reads: ReadCache
+    planner: Planner = field(default_factory=Planner)
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     metrics: Metrics = field(default_factory=Metrics)

@@ -297,5 +297,10 @@ class app_client:
         await manager.__aexit__(None, None, None)
 
 
+def reference(settings: Settings) -> app_client:
+    """A client of the reference read path (READ_PLANNER=false: services and resolvers)."""
+    return app_client(settings, read_planner=False)
+
+
 def sql_dir() -> Path:
     return PROJECT_ROOT / "sql"

@@ -10,7 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import run_sql
+from gateway.settings import Settings
+from tests.conftest import reference, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -529,11 +530,18 @@ async def test_graphql_categories_with_children_in_name_order(api: Any) -> None:
     assert body["totalCount"] >= 126
 
 
-async def test_graphql_children_are_one_batched_query(api: Any) -> None:
-    few = await gql(api, "{ categories(first: 2) { edges { node { children { name } } } } }")
-    many = await gql(api, "{ categories(first: 60) { edges { node { children { name } } } } }")
+CHILDREN = "{ categories(first: %d) { edges { node { children { name } } } } }"
+
+
+async def test_graphql_children_are_one_batched_query(api: Any, settings: Settings) -> None:
+    few, many = await gql(api, CHILDREN % 2), await gql(api, CHILDREN % 60)
     assert len(many.json()["data"]["categories"]["edges"]) == 60
-    assert few.headers["x-query-count"] == many.headers["x-query-count"] == "2"
+    assert few.headers["x-query-count"] == many.headers["x-query-count"] == "1"
+    # The resolvers: the page, then every category's children at once.
+    async with reference(settings) as resolvers:
+        few, slow = await gql(resolvers, CHILDREN % 2), await gql(resolvers, CHILDREN % 60)
+    assert few.headers["x-query-count"] == slow.headers["x-query-count"] == "2"
+    assert slow.content == many.content
 
 
 SUBTREE_PRODUCTS = """
@@ -546,7 +554,9 @@ query($first: Int, $n: Int) {
 """
 
 
-async def test_graphql_category_products_cover_the_subtree_in_one_query(api: Any) -> None:
+async def test_graphql_category_products_cover_the_subtree_in_one_query(
+    api: Any, settings: Settings
+) -> None:
     few = await gql(api, SUBTREE_PRODUCTS, first=3, n=3)
     many = await gql(api, SUBTREE_PRODUCTS, first=50, n=3)
     edges = many.json()["data"]["categories"]["edges"]
@@ -557,8 +567,13 @@ async def test_graphql_category_products_cover_the_subtree_in_one_query(api: Any
     assert electronics["totalCount"] == 11 and electronics["pageInfo"]["hasNextPage"] is True
     assert [e["node"]["id"] for e in found["headphones"]["edges"]] == ["6", "7", "8"]
     assert found["empty"] == {"totalCount": 0, "edges": [], "pageInfo": {"hasNextPage": False}}
-    # Categories page, products of every category, counts of every category.
-    assert few.headers["x-query-count"] == many.headers["x-query-count"] == "3"
+    assert few.headers["x-query-count"] == many.headers["x-query-count"] == "1"
+    # The resolvers: categories page, products of every category, counts of every category.
+    async with reference(settings) as resolvers:
+        few = await gql(resolvers, SUBTREE_PRODUCTS, first=3, n=3)
+        slow = await gql(resolvers, SUBTREE_PRODUCTS, first=50, n=3)
+    assert few.headers["x-query-count"] == slow.headers["x-query-count"] == "3"
+    assert slow.content == many.content
 
 
 async def test_graphql_category_products_page_on(api: Any) -> None:

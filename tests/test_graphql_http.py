@@ -159,7 +159,9 @@ async def test_an_unexpected_database_error_is_masked_and_logged(
 ) -> None:
     async with fault(database_url, *MISSING_COLUMN):
         with caplog.at_level(logging.ERROR, logger="gateway.graphql"):
-            response = await api.post("/graphql", json={"query": '{ product(id: "1") { id } }'})
+            response = await api.post(
+                "/graphql", json={"query": '{ product(id: "1") { id description } }'}
+            )
     assert response.status_code == 500
     assert response.json()["data"] == {"product": None}
     assert_masked(response, caplog)
@@ -170,7 +172,8 @@ async def test_a_masked_error_beside_data_keeps_the_data_and_200(
 ) -> None:
     async with fault(database_url, *MISSING_COLUMN):
         response = await api.post(
-            "/graphql", json={"query": '{ product(id: "1") { id } tags { totalCount } }'}
+            "/graphql",
+            json={"query": '{ product(id: "1") { id description } tags { totalCount } }'},
         )
     assert response.status_code == 200
     assert response.json()["data"]["tags"] == {"totalCount": 0}

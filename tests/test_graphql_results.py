@@ -14,7 +14,7 @@ import pytest
 from gateway.embedded import EmbeddedRedis
 from gateway.services import caching
 from gateway.settings import Settings
-from tests.conftest import Actors, app_client, run_sql
+from tests.conftest import Actors, app_client, reference, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -127,18 +127,37 @@ async def test_writes_in_either_style_are_seen_at_once(
     assert shown(await page(api, "3"))["category"] == {"name": "House"}
 
 
-async def test_signed_in_callers_neither_read_nor_fill_shared_answers(
+async def test_public_answers_are_shared_and_a_callers_own_never_are(
     api: httpx.AsyncClient, actors: Actors
 ) -> None:
+    # The planner knows what an answer read: a product page is the same for everyone, so a
+    # signed-in caller's read fills the entry anonymous callers read, and the other way round.
     customer = await actors.customer()
-    for _ in range(2):
-        signed_in = await page(api, "4", customer.headers)
-        assert ran(signed_in)
-    # Nor did those fill the entry anonymous callers read; the first anonymous call does.
-    assert ran(await page(api, "4"))
-    assert not ran(await page(api, "4"))
-    # And a filled entry is not served to a signed-in caller.
     assert ran(await page(api, "4", customer.headers))
+    assert not ran(await page(api, "4"))
+    assert not ran(await page(api, "4", customer.headers))
+    # What passes through a caller's own rules (their account, their orders) is theirs.
+    mine = {"query": "{ me { displayName } orders(first: 2) { totalCount } }"}
+    for _ in range(2):
+        answer = await api.post("/graphql", json=mine, headers=customer.headers)
+        assert answer.json()["data"]["orders"] == {"totalCount": 0}
+        assert ran(answer)
+
+
+async def test_signed_in_callers_neither_read_nor_fill_the_executors_answers(
+    cached: Settings, actors: Actors
+) -> None:
+    # The executor (READ_PLANNER=false, and whatever the planner leaves to it) cannot tell
+    # what an answer read, so it shares only what anonymous callers asked.
+    customer = await actors.customer()
+    async with reference(cached) as resolvers:
+        for _ in range(2):
+            assert ran(await page(resolvers, "4", customer.headers))
+        # Nor did those fill the entry anonymous callers read; the first anonymous call does.
+        assert ran(await page(resolvers, "4"))
+        assert not ran(await page(resolvers, "4"))
+        # And a filled entry is not served to a signed-in caller.
+        assert ran(await page(resolvers, "4", customer.headers))
 
 
 async def test_answers_with_errors_are_never_stored(api: httpx.AsyncClient) -> None:

@@ -65,6 +65,15 @@ def _children_loader(info: Info) -> DataLoader[int, list[categories.Category]]:
     return info.context.loader("category_children", batch)
 
 
+def _ancestors_loader(info: Info) -> DataLoader[int, list[categories.Category]]:
+    resources = info.context.resources
+
+    async def batch(ids: Sequence[int]) -> list[list[categories.Category]]:
+        return await categories.ancestors_of(resources, ids)
+
+    return info.context.loader("category_ancestors", batch)
+
+
 def _products_loader(info: Info) -> DataLoader[_ProductsKey, Page[products.Product]]:
     resources = info.context.resources
 
@@ -113,6 +122,11 @@ async def resolve_parent(obj: dict[str, Any], info: Info) -> Any:
 @category.field("children")
 async def resolve_children(obj: dict[str, Any], info: Info) -> list[categories.Category]:
     return await _children_loader(info).load(obj["id"])
+
+
+@category.field("ancestors")
+async def resolve_ancestors(obj: dict[str, Any], info: Info) -> list[categories.Category]:
+    return await _ancestors_loader(info).load(obj["id"])
 
 
 @category.field("products")

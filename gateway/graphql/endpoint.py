@@ -8,6 +8,7 @@ strong ETag, so `If-None-Match` gets a bodiless 304.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,10 +35,13 @@ from gateway.graphql.context import Context
 from gateway.graphql.errors import codes
 from gateway.graphql.execution import Engine, Rejected, errors_body
 from gateway.graphql.operations import Operation
+from gateway.graphql.planned import Bound, PlannedQueries
 from gateway.graphql.results import ResultCache
 from gateway.middleware.authentication import identity_of, principal_of
 from gateway.responses import protocol_headers
 from gateway.types import Resources
+
+log = logging.getLogger("gateway.graphql")
 
 # A result whose data is gone because a backend failed answers with that failure's status.
 _SERVER_ERRORS: dict[str, type[ServerError]] = {
@@ -49,9 +53,17 @@ _GET_PARAMETERS = frozenset({"extensions", "variables", "operationName"})
 class GraphQLEndpoint:
     """Serves GraphQL over HTTP at /graphql."""
 
-    def __init__(self, engine: Engine, *, explorer: bool, results: ResultCache) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        explorer: bool,
+        results: ResultCache,
+        planned: PlannedQueries | None = None,
+    ) -> None:
         self.engine = engine
         self.results = results
+        self.planned = planned
         self.explorer = ExplorerGraphiQL(title="Gateway GraphiQL") if explorer else None
 
     async def handle(self, request: Request) -> Response:
@@ -122,10 +134,19 @@ class GraphQLEndpoint:
         limited = await _charge(request, resources, prepared.operation)
         if limited is not None:
             return limited
-        errors = self.engine.check(prepared)
-        if errors:
-            return _refusal(errors)
+        checked = self.engine.check(prepared)
+        if checked.errors:
+            return _refusal(checked.errors)
         principal = principal_of(request.scope)
+        if self.planned is not None and resources.settings.read_planner:
+            assert checked.values is not None
+            bound = self.planned.bind(
+                prepared.text, prepared.document, prepared.node, checked.values, principal
+            )
+            if bound is not None:
+                planned = await _run_planned(self.planned, resources, bound)
+                if planned is not None:
+                    return planned
         context = Context(resources, principal)
         answer = await self.results.respond(
             resources, prepared, principal, lambda: self.engine.execute(prepared, context)
@@ -133,6 +154,27 @@ class GraphQLEndpoint:
         if isinstance(answer, bytes):
             return Response(answer, media_type="application/json")
         return _result_response(answer)
+
+
+async def _run_planned(
+    planned: PlannedQueries, resources: Resources, bound: Bound
+) -> Response | None:
+    """A query the planner covers: one statement. When the database is unreachable, busy or
+    slow, the failure is reported per root field as the executor would; any other failure
+    (a statement PostgreSQL refused) returns None, and the resolvers answer instead, so
+    that every field that can still be read is, and the error is masked and logged."""
+    try:
+        body = await planned.run(resources, bound)
+    except (DBUnavailable, PoolExhausted, QueryTimeout) as error:
+        return _result_response(planned.failure(bound, error))
+    except Exception:
+        stats = telemetry.current()
+        log.exception(
+            "planned query failed; the resolvers answer it",
+            extra={"request_id": stats.request_id if stats else None},
+        )
+        return None
+    return Response(body, media_type="application/json")
 
 
 def _json_parameter(params: Mapping[str, str], name: str) -> Any:

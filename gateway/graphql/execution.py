@@ -26,6 +26,7 @@ from graphql import (
     get_operation_ast,
     subscribe,
 )
+from graphql.execution.values import VariableValues
 
 from gateway.cache import Cache
 from gateway.errors import InvalidParameter
@@ -50,6 +51,14 @@ class Rejected(Exception):
     def __init__(self, errors: list[GraphQLError]) -> None:
         self.errors = errors
         super().__init__("; ".join(e.message for e in errors))
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The per-request verdict: refusals, or the coerced variables execution will see."""
+
+    errors: list[GraphQLError]
+    values: VariableValues | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +138,7 @@ class Engine:
             await self.persisted.register(cache, resolved.register, resolved.text)
         return Prepared(resolved.text, verdict.document, node, operation, variables)
 
-    def check(self, prepared: Prepared) -> list[GraphQLError]:
+    def check(self, prepared: Prepared) -> Checked:
         """The variable-dependent limits (variables, cost, page sizes) for this request.
 
         Variables are coerced every time; the cost and page-size verdict, a walk over the
@@ -137,12 +146,12 @@ class Engine:
         depend on (`limits_key`)."""
         values = coerce_variables(self.schema, prepared.node, prepared.variables)
         if isinstance(values, list):
-            return values
+            return Checked(values)
         key = (prepared.text, prepared.operation.name, limits_key(prepared.node, values))
         known = self._verdicts.get(key)
         if known is not None:
             self._verdicts.move_to_end(key)
-            return known
+            return Checked(known, values)
         errors = check_limits(
             self.schema, prepared.document, prepared.node, values, self.limits, self.costs
         )
@@ -150,7 +159,7 @@ class Engine:
             self._verdicts[key] = errors
             while len(self._verdicts) > self.documents.cache.max_entries:
                 self._verdicts.popitem(last=False)
-        return errors
+        return Checked(errors, values)
 
     async def execute(self, prepared: Prepared, context: Context) -> dict[str, Any]:
         """Run a query or mutation; the formatted result (`data`, and `errors` if any)."""

@@ -166,7 +166,7 @@ class TransportWSHandler(GraphQLTransportWSHandler):
             stats = telemetry.current()
             extensions = {"code": error.code, "request_id": stats.request_id if stats else None}
             return [{"message": error.detail, "extensions": extensions}]
-        errors = self.engine.check(prepared)
+        errors = self.engine.check(prepared).errors
         if errors:
             return list(errors_body(errors)["errors"])
         if prepared.operation.kind == "subscription":

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from pydantic import Field
 from starlette.responses import Response
 
-from gateway.errors import RateLimited
+from gateway.errors import NotFound, RateLimited, Unauthenticated
 from gateway.middleware.authentication import identity_of
 from gateway.responses import JSONResponse
+from gateway.rest import reading, reference
 from gateway.rest.schemas import AccountOut, SessionOut, UserProfile
 from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import accounts
@@ -43,13 +44,18 @@ async def refresh(call: Call[NoQuery]) -> Response:
 
 
 async def me(call: Call[NoQuery]) -> Response:
-    account = await accounts.me(call.resources, call.principal)
-    return JSONResponse({"data": account})
+    if not call.resources.settings.read_planner:
+        return await reference.me(call)
+    absent = Unauthenticated(accounts.BAD_CREDENTIALS)
+    return await reading.read_one(call, "Account", "{t}.id = {user}", None, absent)
 
 
 async def user(call: Call[NoQuery]) -> Response:
-    profile = await accounts.public_profile(call.resources, call.path_id())
-    return JSONResponse({"data": profile})
+    if not call.resources.settings.read_planner:
+        return await reference.user(call)
+    user_id = call.path_id()
+    absent = NotFound(f"User {user_id} does not exist.")
+    return await reading.read_one(call, "User", "{t}.id = {v}", user_id, absent)
 
 
 _TAG = "accounts"

@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 from starlette.responses import Response
 
+from gateway.errors import InvalidParameter, NotFound
 from gateway.ids import parse_id
 from gateway.parameters import Id, ListParameters, Names, Parameters
+from gateway.reads import positions
+from gateway.reads.model import CATEGORY
 from gateway.responses import JSONResponse
-from gateway.rest.lists import item_response, list_response
+from gateway.rest import reading, reference
 from gateway.rest.products import FIELDS_HELP, SORT_HELP, CategoryProductsQuery
 from gateway.rest.schemas import CategoryOut, ProductOut
+from gateway.rest.shaping import include_type
 from gateway.rest.spec import ID, Answer, Call, NoQuery, Operation, PathParameter
 from gateway.services import categories, product_lists
+from gateway.services.tags import hyphenated
 
 CategoryField = Literal["id", "slug", "name", "parent_id", "created_at"]
+
+
+CATEGORY_INCLUDE_HELP = (
+    "Embed relations (comma-separated), nested with dots: `parent`, `children` (in name "
+    "order), `ancestors` (from the top of the tree down), `products` (a page: "
+    "`limit[products]`)."
+)
+if TYPE_CHECKING:
+    CategoryInclude = str
+else:  # the include paths the read model allows, as a Literal (OpenAPI's enum)
+    CategoryInclude = include_type(CATEGORY)
 
 
 class CategoryQuery(Parameters):
     """One category's shape."""
 
     fields: Names[CategoryField] | None = Field(default=None, description=FIELDS_HELP)
+    include: Names[CategoryInclude] | None = Field(default=None, description=CATEGORY_INCLUDE_HELP)
 
 
 class CategoryListQuery(ListParameters):
@@ -30,43 +47,44 @@ class CategoryListQuery(ListParameters):
 
     sort: categories.Sort = Field(default=categories.DEFAULT_SORT, description=SORT_HELP)
     fields: Names[CategoryField] | None = Field(default=None, description=FIELDS_HELP)
+    include: Names[CategoryInclude] | None = Field(default=None, description=CATEGORY_INCLUDE_HELP)
     parent_id: Id | None = Field(
         default=None, description="Only the direct children of this category."
     )
 
 
 async def list_categories(call: Call[CategoryListQuery]) -> Response:
-    query = call.query
-    page = await categories.list_categories(
-        call.resources,
-        limit=query.limit,
-        after=query.after,
-        sort=query.sort,
-        parent_id=query.parent_id,
-        count=query.count is not None,
-    )
-    return list_response(call.request, page, query.limit, fields=query.fields)
+    if not call.resources.settings.read_planner:
+        return await reference.list_categories(call)
+    parent_id = call.query.parent_id
+    filters = [] if parent_id is None else [("parent_id", parent_id)]
+    return await reading.read_page(call, "Category", filters=filters)
 
 
 async def get_category(call: Call[CategoryQuery]) -> Response:
-    category = await categories.get_category(call.resources, _id_or_slug(call))
-    return item_response(category, fields=call.query.fields)
+    ref = _id_or_slug(call)
+    if not call.resources.settings.read_planner:
+        return await reference.get_category(call, ref)
+    absent = NotFound(f"Category {ref} does not exist.")
+    return await reading.read_one(call, "Category", _by(ref), ref, absent)
 
 
 async def list_category_products(call: Call[CategoryProductsQuery]) -> Response:
-    query = call.query
-    include = query.include or ()
-    page = await product_lists.category_products(
-        call.resources,
-        _id_or_slug(call),
-        limit=query.limit,
-        after=query.after,
-        sort=query.sort,
-        filters=query,
-        count=query.count is not None,
-        include=include,
+    ref = _id_or_slug(call)
+    if not call.resources.settings.read_planner:
+        return await reference.list_category_products(call, ref)
+    wanted = product_lists.check_filter(call.query)
+    return await reading.read_page(
+        call,
+        "Product",
+        filters=positions.filter_values(wanted),
+        parent=("Category", _by(ref), ref, "products"),
+        absent=NotFound(f"Category {ref} does not exist."),
     )
-    return list_response(call.request, page, query.limit, fields=query.fields, keep=include)
+
+
+def _by(ref: int | str) -> str:
+    return "{t}.id = {v}" if isinstance(ref, int) else "{t}.slug = {v}"
 
 
 async def create_category(call: Call[NoQuery]) -> Response:
@@ -88,10 +106,14 @@ async def delete_category(call: Call[NoQuery]) -> Response:
 
 
 def _id_or_slug(call: Call[Any]) -> int | str:
-    """Digits name an id (checked like any path id); anything else is a slug for the service."""
+    """Digits name an id (checked like any path id); anything else must be a slug."""
     text = call.path_text()
     if text.isascii() and text.isdigit():
         return parse_id(text)
+    try:
+        hyphenated(text)
+    except ValueError as exc:
+        raise InvalidParameter("slug", str(exc)) from None
     return text
 
 
@@ -119,6 +141,7 @@ OPERATIONS: list[Operation[Any]] = [
         _TAG,
         CategoryListQuery,
         Answer(schema=CategoryOut, many=True, sparse=True, description="A page of categories."),
+        reads="Category",
     ),
     Operation(
         "POST",
@@ -142,6 +165,7 @@ OPERATIONS: list[Operation[Any]] = [
         Answer(schema=CategoryOut, sparse=True, description="The category."),
         errors=(404,),
         path_parameters=_ID_OR_SLUG,
+        reads="Category",
     ),
     Operation(
         "PATCH",
@@ -180,5 +204,6 @@ OPERATIONS: list[Operation[Any]] = [
         "read grammar of /products.",
         errors=(404,),
         path_parameters=_ID_OR_SLUG,
+        reads="Product",
     ),
 ]

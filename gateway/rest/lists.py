@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
+from gateway import etags
 from gateway.pagination import Page
-from gateway.responses import JSONResponse
+from gateway.responses import JSONResponse, json_bytes
 
 
 def list_response(
@@ -31,9 +33,13 @@ def list_response(
         meta["total"] = page.total
     headers = {}
     if page.next_cursor is not None:
-        next_url = request.url.include_query_params(after=page.next_cursor)
-        headers["Link"] = f'<{next_url}>; rel="next"'
+        headers["Link"] = next_link(request, page.next_cursor)
     return JSONResponse({"data": items, "page": meta}, headers=headers)
+
+
+def next_link(request: Request, cursor: str) -> str:
+    """The `Link` header value pointing at the page after `cursor`."""
+    return f'<{request.url.include_query_params(after=cursor)}>; rel="next"'
 
 
 def item_response(
@@ -47,3 +53,14 @@ def sparse(item: dict[str, Any], fields: Sequence[str], keep: Sequence[str] = ()
     """`item` with only `id`, `fields` and `keep`, in the item's own order."""
     wanted = {"id", *fields, *keep}
     return {name: value for name, value in item.items() if name in wanted}
+
+
+def tagged(content: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response carrying the ETag of its own body."""
+    body = json_bytes(content)
+    return Response(
+        body,
+        status_code=status,
+        media_type="application/json",
+        headers={**(headers or {}), "ETag": etags.of(body)},
+    )

@@ -32,6 +32,8 @@ from gateway.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from gateway.reads.model import MODEL
+from gateway.rest import representations
 from gateway.rest.schemas import PageOut, Problem
 from gateway.rest.spec import Operation
 
@@ -193,6 +195,8 @@ def _schemas(operations: list[Operation[Any]]) -> dict[str, Any]:
     ordered = sorted(models, key=lambda model: model.__name__)
     _, top = models_json_schema([(model, "validation") for model in ordered], ref_template=_REF)
     schemas: dict[str, Any] = top.get("$defs", {})
+    # What reads answer comes from the read model, as their bodies do.
+    schemas.update(representations.schemas())
     for operation in operations:
         answer = operation.answer
         if answer.sparse and answer.schema is not None:
@@ -214,6 +218,11 @@ def _operation(operation: Operation[Any], schemas: dict[str, Any]) -> dict[str, 
         "parameters": [
             *_path_parameters(operation),
             *_query_parameters(operation.query),
+            *(
+                representations.bracketed_parameters(MODEL[operation.reads])
+                if operation.reads is not None
+                else ()
+            ),
             *_header_parameters(operation),
         ],
         "responses": _responses(operation, schemas),
@@ -342,6 +351,8 @@ def _envelope(operation: Operation[Any]) -> dict[str, Any]:
     assert answer.schema is not None
     name = answer.schema.__name__
     item = _ref(f"{name}Fields" if answer.sparse else name)
+    if operation.reads is not None:
+        item = _ref(representations.schema_name(MODEL[operation.reads]))
     if not answer.many:
         return _object({"data": item})
     return _object({"data": {"type": "array", "items": item}, "page": _ref("PageOut")})

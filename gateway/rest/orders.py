@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 from starlette.responses import Response
 
+from gateway.errors import NotFound
 from gateway.parameters import ListParameters, Names, Parameters
+from gateway.reads.model import ORDER
 from gateway.responses import JSONResponse
-from gateway.rest.lists import item_response, list_response
+from gateway.rest import reading, reference
 from gateway.rest.products import FIELDS_HELP, SORT_HELP
 from gateway.rest.schemas import OrderOut
+from gateway.rest.shaping import include_type
 from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import orders
 
 OrderField = Literal["id", "customer", "status", "total", "created_at", "updated_at", "items"]
 
 
+ORDER_INCLUDE_HELP = (
+    "Embed relations (comma-separated), nested with dots: `items.product` (each line's "
+    "product), `customer` and `items` (always there unless `fields` leaves them out)."
+)
+if TYPE_CHECKING:
+    OrderInclude = str
+else:  # the include paths the read model allows, as a Literal (OpenAPI's enum)
+    OrderInclude = include_type(ORDER)
+
+
 class OrderQuery(Parameters):
     """One order's shape."""
 
     fields: Names[OrderField] | None = Field(default=None, description=FIELDS_HELP)
+    include: Names[OrderInclude] | None = Field(default=None, description=ORDER_INCLUDE_HELP)
 
 
 class OrderListQuery(ListParameters):
@@ -30,30 +43,25 @@ class OrderListQuery(ListParameters):
 
     sort: orders.Sort = Field(default=orders.DEFAULT_SORT, description=SORT_HELP)
     fields: Names[OrderField] | None = Field(default=None, description=FIELDS_HELP)
+    include: Names[OrderInclude] | None = Field(default=None, description=ORDER_INCLUDE_HELP)
     status: orders.Status | None = Field(default=None, description="Only orders in this status.")
 
 
 async def list_orders(call: Call[OrderListQuery]) -> Response:
-    query = call.query
-    page = await orders.list_orders(
-        call.resources,
-        call.principal,
-        limit=query.limit,
-        after=query.after,
-        sort=query.sort,
-        status=query.status,
-        count=query.count is not None,
-        with_items=_wants_items(query.fields),
-    )
-    return list_response(call.request, page, query.limit, fields=query.fields)
+    if not call.resources.settings.read_planner:
+        return await reference.list_orders(call)
+    status = call.query.status
+    filters = [] if status is None else [("status", status)]
+    return await reading.read_page(call, "Order", filters=filters)
 
 
 async def get_order(call: Call[OrderQuery]) -> Response:
-    fields = call.query.fields
-    order = await orders.get_order(
-        call.resources, call.principal, call.path_id(), with_items=_wants_items(fields)
+    if not call.resources.settings.read_planner:
+        return await reference.get_order(call)
+    order_id = call.path_id()
+    return await reading.read_one(
+        call, "Order", "{t}.id = {v}", order_id, NotFound(f"Order {order_id} does not exist.")
     )
-    return item_response(order, fields=fields)
 
 
 async def place_order(call: Call[NoQuery]) -> Response:
@@ -74,11 +82,6 @@ async def set_order_status(call: Call[NoQuery]) -> Response:
     return JSONResponse({"data": order})
 
 
-def _wants_items(fields: Sequence[str] | None) -> bool:
-    # Lines cost a query; a client that did not ask for them does not pay for it.
-    return fields is None or "items" in fields
-
-
 _TAG = "orders"
 _ORDER = Answer(schema=OrderOut, description="The order.")
 
@@ -94,6 +97,7 @@ OPERATIONS: list[Operation[Any]] = [
         description="Newest first unless `sort` says otherwise.",
         access="user",
         per_user=True,
+        reads="Order",
     ),
     Operation(
         "POST",
@@ -122,6 +126,7 @@ OPERATIONS: list[Operation[Any]] = [
         access="user",
         errors=(404,),
         per_user=True,
+        reads="Order",
     ),
     Operation(
         "PATCH",

@@ -9,17 +9,21 @@ surely as an edit does) and no write can slip in between check and change.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 from starlette.responses import Response
 
 from gateway import etags
-from gateway.errors import InvalidParameter
+from gateway.errors import InvalidParameter, NotFound
 from gateway.parameters import ListParameters, Names, Parameters
+from gateway.reads import positions
+from gateway.reads.model import PRODUCT
 from gateway.responses import json_bytes
-from gateway.rest.lists import item_response, list_response
+from gateway.rest import reading, reference
+from gateway.rest.lists import tagged
 from gateway.rest.schemas import ProductDetail, ProductOut
+from gateway.rest.shaping import include_type
 from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import product_lists, products
 
@@ -47,16 +51,21 @@ FIELDS_HELP = (
 
 
 INCLUDE_HELP = (
-    "Embed relations (comma-separated), one query each for the whole page: `category`, "
-    "`tags`, `reviews` (the newest 10)."
+    "Embed relations (comma-separated), nested with dots (`reviews.author`, "
+    "`category.parent`), at most three levels; all in the one statement. Lists embed a "
+    "page (`reviews`: the newest 10; `limit[reviews]` sets it)."
 )
+if TYPE_CHECKING:
+    ProductInclude = str
+else:  # the include paths the read model allows, as a Literal (OpenAPI's enum)
+    ProductInclude = include_type(PRODUCT)
 
 
 class ProductShape(Parameters):
     """Which properties and relations a product read carries."""
 
     fields: Names[ProductField] | None = Field(default=None, description=FIELDS_HELP)
-    include: Names[product_lists.Include] | None = Field(default=None, description=INCLUDE_HELP)
+    include: Names[ProductInclude] | None = Field(default=None, description=INCLUDE_HELP)
 
 
 class ProductListShape(ListParameters):
@@ -64,7 +73,7 @@ class ProductListShape(ListParameters):
 
     sort: product_lists.Sort = Field(default=product_lists.DEFAULT_SORT, description=SORT_HELP)
     fields: Names[ProductField] | None = Field(default=None, description=FIELDS_HELP)
-    include: Names[product_lists.Include] | None = Field(default=None, description=INCLUDE_HELP)
+    include: Names[ProductInclude] | None = Field(default=None, description=INCLUDE_HELP)
 
 
 # The shape comes last among the bases so its parameters come first in the document.
@@ -77,27 +86,24 @@ class CategoryProductsQuery(product_lists.ProductConditions, ProductListShape):
 
 
 async def list_products(call: Call[ProductListQuery]) -> Response:
-    query = call.query
-    include = query.include or ()
-    page = await product_lists.list_products(
-        call.resources,
-        limit=query.limit,
-        after=query.after,
-        sort=query.sort,
-        filters=query,
-        count=query.count is not None,
-        include=include,
-    )
-    return list_response(call.request, page, query.limit, fields=query.fields, keep=include)
+    if not call.resources.settings.read_planner:
+        return await reference.list_products(call)
+    wanted = product_lists.check_filter(call.query)
+    return await reading.read_page(call, "Product", filters=positions.filter_values(wanted))
 
 
 async def get_product(call: Call[ProductShape]) -> Response:
-    query = call.query
-    include = query.include or ()
-    product = await product_lists.get_product(call.resources, call.path_id(), include=include)
-    if query.fields is None:
-        return tagged({"data": product})
-    return item_response(product, fields=query.fields, keep=include)
+    if not call.resources.settings.read_planner:
+        return await reference.get_product(call)
+    product_id = call.path_id()
+    return await reading.read_one(
+        call,
+        "Product",
+        "{t}.id = {v}",
+        product_id,
+        NotFound(f"Product {product_id} does not exist."),
+        default_include=("category", "tags"),
+    )
 
 
 async def create_product(call: Call[NoQuery]) -> Response:
@@ -133,17 +139,6 @@ async def delete_product(call: Call[NoQuery]) -> Response:
     return Response(status_code=204)
 
 
-def tagged(content: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A JSON response carrying the ETag of its own body."""
-    body = json_bytes(content)
-    return Response(
-        body,
-        status_code=status,
-        media_type="application/json",
-        headers={**(headers or {}), "ETag": etags.of(body)},
-    )
-
-
 def precondition(call: Call[Any]) -> products.Precondition | None:
     """The If-Match check for the service, or None without the header.
 
@@ -174,6 +169,7 @@ OPERATIONS: list[Operation[Any]] = [
         Answer(schema=ProductOut, many=True, sparse=True, description="A page of products."),
         description="Sorted, filtered and shaped with the read grammar; keyset pagination "
         "with `after` (stable while rows are added).",
+        reads="Product",
     ),
     Operation(
         "POST",
@@ -202,6 +198,7 @@ OPERATIONS: list[Operation[Any]] = [
             headers=("ETag",),
         ),
         errors=(404,),
+        reads="Product",
     ),
     Operation(
         "PATCH",

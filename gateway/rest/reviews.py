@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 from starlette.responses import Response
 
+from gateway.errors import NotFound
 from gateway.parameters import ListParameters, Names, Parameters
+from gateway.reads.model import REVIEW
 from gateway.responses import JSONResponse
-from gateway.rest.lists import item_response, list_response
+from gateway.rest import reading, reference
 from gateway.rest.products import FIELDS_HELP, SORT_HELP
 from gateway.rest.schemas import ReviewOut
+from gateway.rest.shaping import include_type
 from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import reviews
 
@@ -20,10 +23,21 @@ ReviewField = Literal[
 ]
 
 
+REVIEW_INCLUDE_HELP = (
+    "Embed relations (comma-separated), nested with dots: `product`, `author` (always "
+    "there unless `fields` leaves it out)."
+)
+if TYPE_CHECKING:
+    ReviewInclude = str
+else:  # the include paths the read model allows, as a Literal (OpenAPI's enum)
+    ReviewInclude = include_type(REVIEW)
+
+
 class ReviewQuery(Parameters):
     """One review's shape."""
 
     fields: Names[ReviewField] | None = Field(default=None, description=FIELDS_HELP)
+    include: Names[ReviewInclude] | None = Field(default=None, description=REVIEW_INCLUDE_HELP)
 
 
 class ReviewListQuery(ListParameters):
@@ -31,19 +45,19 @@ class ReviewListQuery(ListParameters):
 
     sort: reviews.Sort = Field(default=reviews.DEFAULT_SORT, description=SORT_HELP)
     fields: Names[ReviewField] | None = Field(default=None, description=FIELDS_HELP)
+    include: Names[ReviewInclude] | None = Field(default=None, description=REVIEW_INCLUDE_HELP)
 
 
 async def list_reviews(call: Call[ReviewListQuery]) -> Response:
-    query = call.query
-    page = await reviews.list_reviews(
-        call.resources,
-        call.path_id(),
-        limit=query.limit,
-        after=query.after,
-        sort=query.sort,
-        count=query.count is not None,
+    if not call.resources.settings.read_planner:
+        return await reference.list_reviews(call)
+    product_id = call.path_id()
+    return await reading.read_page(
+        call,
+        "Review",
+        parent=("Product", "{t}.id = {v}", product_id, "reviews"),
+        absent=NotFound(f"Product {product_id} does not exist."),
     )
-    return list_response(call.request, page, query.limit, fields=query.fields)
 
 
 async def add_review(call: Call[NoQuery]) -> Response:
@@ -54,8 +68,12 @@ async def add_review(call: Call[NoQuery]) -> Response:
 
 
 async def get_review(call: Call[ReviewQuery]) -> Response:
-    review = await reviews.get_review(call.resources, call.path_id())
-    return item_response(review, fields=call.query.fields)
+    if not call.resources.settings.read_planner:
+        return await reference.get_review(call)
+    review_id = call.path_id()
+    return await reading.read_one(
+        call, "Review", "{t}.id = {v}", review_id, NotFound(f"Review {review_id} does not exist.")
+    )
 
 
 async def update_review(call: Call[NoQuery]) -> Response:
@@ -85,6 +103,7 @@ OPERATIONS: list[Operation[Any]] = [
         Answer(schema=ReviewOut, many=True, sparse=True, description="A page of reviews."),
         description="Newest first unless `sort` says otherwise.",
         errors=(404,),
+        reads="Review",
     ),
     Operation(
         "POST",
@@ -108,6 +127,7 @@ OPERATIONS: list[Operation[Any]] = [
         ReviewQuery,
         Answer(schema=ReviewOut, sparse=True, description="The review."),
         errors=(404,),
+        reads="Review",
     ),
     Operation(
         "PATCH",

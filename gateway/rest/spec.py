@@ -26,6 +26,7 @@ from gateway.ids import parse_id
 from gateway.middleware.authentication import principal_of
 from gateway.parameters import Parameters
 from gateway.principal import Principal, require_admin, require_user
+from gateway.rest.shaping import BRACKETED
 from gateway.types import Resources
 
 Q = TypeVar("Q", bound=Parameters)
@@ -75,6 +76,8 @@ class Call(Generic[Q]):
 
     request: Request
     query: Q
+    bracketed: Mapping[str, str] = field(default_factory=dict)
+    """`fields[type]=` and `limit[path]=` parameters, for reads that take them."""
 
     @property
     def resources(self) -> Resources:
@@ -124,6 +127,8 @@ class Operation(Generic[Q]):
     per_user: bool = False
     """Answers are the caller's own data: `Cache-Control: private, no-store`."""
     path_parameters: Mapping[str, PathParameter] = field(default_factory=dict)
+    reads: str | None = None
+    """The read model type a read's `include`, `fields[type]` and `limit[path]` start from."""
 
     @property
     def operation_id(self) -> str:
@@ -147,8 +152,12 @@ class Operation(Generic[Q]):
             # Ignoring it would let the write through unconditionally, which is exactly what
             # the client asked us not to do.
             raise InvalidParameter("If-Match", "this operation does not take conditional writes")
-        query = parameters.parse(self.query, _single_values(request))
-        response = await self.handler(Call(request, query))
+        values = _single_values(request)
+        bracketed: dict[str, str] = {}
+        if self.reads is not None:
+            bracketed = {n: values.pop(n) for n in list(values) if BRACKETED.match(n)}
+        query = parameters.parse(self.query, values)
+        response = await self.handler(Call(request, query, bracketed))
         if self.per_user:
             response.headers["Cache-Control"] = PRIVATE
         return response

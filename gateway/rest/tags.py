@@ -7,9 +7,10 @@ from typing import Any, Literal
 from pydantic import Field
 from starlette.responses import Response
 
+from gateway.errors import NotFound
 from gateway.parameters import ListParameters, Names, Parameters
 from gateway.responses import JSONResponse
-from gateway.rest.lists import item_response, list_response
+from gateway.rest import reading, reference
 from gateway.rest.products import FIELDS_HELP, SORT_HELP
 from gateway.rest.schemas import TagOut
 from gateway.rest.spec import Answer, Call, NoQuery, Operation
@@ -32,20 +33,18 @@ class TagListQuery(ListParameters):
 
 
 async def list_tags(call: Call[TagListQuery]) -> Response:
-    query = call.query
-    page = await tags.list_tags(
-        call.resources,
-        limit=query.limit,
-        after=query.after,
-        sort=query.sort,
-        count=query.count is not None,
-    )
-    return list_response(call.request, page, query.limit, fields=query.fields)
+    if not call.resources.settings.read_planner:
+        return await reference.list_tags(call)
+    return await reading.read_page(call, "Tag")
 
 
 async def get_tag(call: Call[TagQuery]) -> Response:
-    tag = await tags.get_tag(call.resources, call.path_id())
-    return item_response(tag, fields=call.query.fields)
+    if not call.resources.settings.read_planner:
+        return await reference.get_tag(call)
+    tag_id = call.path_id()
+    return await reading.read_one(
+        call, "Tag", "{t}.id = {v}", tag_id, NotFound(f"Tag {tag_id} does not exist.")
+    )
 
 
 async def create_tag(call: Call[NoQuery]) -> Response:
@@ -70,6 +69,7 @@ OPERATIONS: list[Operation[Any]] = [
         _TAG,
         TagListQuery,
         Answer(schema=TagOut, many=True, sparse=True, description="A page of tags."),
+        reads="Tag",
     ),
     Operation(
         "POST",
@@ -92,6 +92,7 @@ OPERATIONS: list[Operation[Any]] = [
         TagQuery,
         Answer(schema=TagOut, sparse=True, description="The tag."),
         errors=(404,),
+        reads="Tag",
     ),
     Operation(
         "DELETE",

@@ -50,6 +50,7 @@ class ReadCache:
         self._prefix = f"{prefix}:v1"
         self._epoch = f"{self._prefix}:epoch"
         self._flights: dict[str, asyncio.Future[bytes]] = {}
+        self._raw_flights: dict[str, asyncio.Future[bytes | None]] = {}
         self._dirty = False
 
     def generation(self, table: str) -> str:
@@ -108,6 +109,62 @@ class ReadCache:
         if stats is not None:
             stats.cache_misses += 1
         return orjson.loads(await self._fill(key, load, ttl))
+
+    async def read_bytes(
+        self,
+        kind: str,
+        parts: Sequence[object],
+        tables: Sequence[str],
+        load: Callable[[], Awaitable[bytes | None]],
+        *,
+        ttl: float,
+    ) -> bytes | None:
+        """`load()`'s bytes, from the cache when it has a current entry: `read` for answers
+        that are already serialized (the planner's). None (nothing found) is not cached."""
+        stats = telemetry.current()
+        if stats is not None:
+            stats.depends_on.update(tables)
+        if not self.enabled or (stats is not None and stats.wrote):
+            return await load()
+        base = self.key(kind, parts)
+        counters = [self._epoch, *(self.generation(t) for t in sorted(set(tables)))]
+        try:
+            if self._dirty:
+                await self._repair()
+            key, raw = await self.cache.versioned_get(base, counters)
+        except CacheUnavailable:
+            if stats is not None:
+                stats.cache_bypasses += 1
+            return await load()
+        if raw is not None:
+            if stats is not None:
+                stats.cache_hits += 1
+            return raw
+        if stats is not None:
+            stats.cache_misses += 1
+        return await self._fill_bytes(key, load, ttl)
+
+    async def _fill_bytes(
+        self, key: str, load: Callable[[], Awaitable[bytes | None]], ttl: float
+    ) -> bytes | None:
+        flight = self._raw_flights.get(key)
+        if flight is not None:
+            return await asyncio.shield(flight)
+        loop = asyncio.get_running_loop()
+        flight = loop.create_future()
+        self._raw_flights[key] = flight
+        try:
+            data = await load()
+        except BaseException as exc:
+            del self._raw_flights[key]
+            flight.set_exception(exc)
+            flight.exception()
+            raise
+        flight.set_result(data)
+        loop.call_later(FLIGHT_GRACE, self._raw_flights.pop, key, None)
+        if data is not None:
+            await self.put(key, data, ttl)
+        return data
 
     async def put(self, key: str, value: bytes, ttl: float) -> None:
         """Store `value` for about `ttl` seconds (jittered); best effort, never raises."""

@@ -35,6 +35,7 @@ STATEMENTS = (
     "categories.count_all",
     "categories.count_by_parent",
     "categories.children_of",
+    "categories.ancestors_of",
     "categories.insert",
     "categories.update",
     "categories.lock_tree",
@@ -158,6 +159,16 @@ async def children_of(resources: Resources, parent_ids: Sequence[int]) -> list[l
     for row in rows:
         found.setdefault(row["parent_id"], []).append(from_row(row))
     return [found.get(i, []) for i in parent_ids]
+
+
+async def ancestors_of(resources: Resources, ids: Sequence[int]) -> list[list[Category]]:
+    """The categories above each category, top of the tree first, one list per id
+    (DataLoader batch)."""
+    rows = await resources.db.fetch_all("categories.ancestors_of", {"ids": list(set(ids))})
+    found: dict[int, list[Category]] = {}
+    for row in rows:
+        found.setdefault(row["category_id"], []).append(from_row(row))
+    return [found.get(i, []) for i in ids]
 
 
 async def create_category(resources: Resources, principal: Principal, data: Any) -> Category:

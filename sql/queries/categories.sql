@@ -61,6 +61,21 @@ FROM categories c
 WHERE c.parent_id = ANY(:ids::bigint[])
 ORDER BY c.name, c.id
 
+-- name: ancestors_of
+-- The categories above each of a batch of categories, top of the tree first (one query for a DataLoader).
+WITH RECURSIVE up (category_id, id, depth) AS (
+    SELECT c.id, c.parent_id, 1 FROM categories c
+    WHERE c.id = ANY(:ids::bigint[]) AND c.parent_id IS NOT NULL
+    UNION ALL
+    SELECT up.category_id, c.parent_id, up.depth + 1 FROM up
+    JOIN categories c ON c.id = up.id
+    WHERE c.parent_id IS NOT NULL
+)
+SELECT up.category_id, c.id, c.slug, c.name, c.parent_id, c.created_at
+FROM up
+JOIN categories c ON c.id = up.id
+ORDER BY up.category_id, up.depth DESC
+
 -- name: insert
 -- Create a category; the unique slug and the parent's foreign key refuse bad rows.
 INSERT INTO categories (slug, name, parent_id)
