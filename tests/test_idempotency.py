@@ -225,3 +225,26 @@ async def test_server_errors_are_not_kept(settings_for_module: Settings) -> None
             response = await http.post("/api/v1/tags", json={"name": "later"}, headers=headers)
             assert response.status_code == 503
             assert "idempotent-replayed" not in response.headers
+
+
+async def test_a_retry_is_the_same_request_whatever_its_key_order_or_whitespace(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    headers = {**ALICE, **key(), "Content-Type": "application/json"}
+    before = await scalar(database_url, "SELECT count(*) FROM orders")
+    first = await api.post(
+        "/api/v1/orders", content=b'{"items":[{"product_id":1,"quantity":1}]}', headers=headers
+    )
+    retry = await api.post(
+        "/api/v1/orders",
+        content=b'{ "items" : [ { "quantity" : 1, "product_id" : 1 } ] }\n',
+        headers={**headers, "Content-Type": "application/json; charset=utf-8"},
+    )
+    assert first.status_code == retry.status_code == 201
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.content == first.content
+    assert await scalar(database_url, "SELECT count(*) FROM orders") == before + 1
+    other = await api.post(
+        "/api/v1/orders", content=b'{"items":[{"product_id":1,"quantity":2}]}', headers=headers
+    )
+    assert other.status_code == 422
