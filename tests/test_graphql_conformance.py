@@ -68,8 +68,9 @@ def node_clients() -> Path:
     )
     if result.returncode != 0:
         output = result.stdout + result.stderr
-        if any(code in output for code in _UNREACHABLE):
-            pytest.skip(f"the npm registry is unreachable: {output.strip().splitlines()[-1]}")
+        unreachable = [line for line in output.splitlines() if any(c in line for c in _UNREACHABLE)]
+        if unreachable:
+            pytest.skip(f"the npm registry is unreachable: {unreachable[0].strip()}")
         pytest.fail(f"npm ci failed:\n{output}")
     stamp.write_text(lock)
     return NODE_DIR
