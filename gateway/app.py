@@ -65,9 +65,13 @@ def create_app(settings: Settings) -> Starlette:
         engine,
         explorer=not settings.production,
         results=ResultCache(schema, registry),
-        planned=PlannedQueries(schema),
+        planned=PlannedQueries(schema, max_errors=engine.limits.max_errors),
     )
-    subscriptions = TransportWSHandler(engine)
+    subscriptions = TransportWSHandler(
+        engine,
+        max_message_bytes=settings.max_body_bytes,
+        max_operations=settings.graphql_ws_max_operations,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -125,7 +129,8 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[
             Mount("/api/v1", routes=rest.ROUTES),
-            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            # Every method reaches the endpoint, so a wrong one gets 405 in the GraphQL shape.
+            Route("/graphql", graphql.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             WebSocketRoute("/graphql", subscriptions.endpoint),
             Route("/livez", probes.livez, methods=["GET"]),
             Route("/readyz", probes.readyz, methods=["GET"]),

@@ -118,6 +118,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             workers=workers,
             proxy_headers=True,
             timeout_graceful_shutdown=30,
+            # WebSocket messages past the body cap are refused (1009) before they are read
+            # whole; the /graphql socket checks the same cap for servers started otherwise.
+            ws_max_size=settings.max_body_bytes,
             access_log=False,
             log_config=None,
         )

@@ -55,8 +55,13 @@ class Settings:
     graphql_max_aliases: int = 30
     graphql_max_root_fields: int = 20
     graphql_max_cost: int = 1000
+    graphql_max_errors: int = 10
     graphql_persisted_only: bool = False
     graphql_persisted_manifest: Path | None = None
+    graphql_persisted_max_bytes: int = 16 * 1024
+    graphql_persisted_max_count: int = 2000
+    graphql_persisted_ttl: int = 86400
+    graphql_ws_max_operations: int = 100
     sql_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "sql")
     schema_path: Path = field(default_factory=lambda: PROJECT_ROOT / "schema.graphql")
 
@@ -154,10 +159,33 @@ class Settings:
             graphql_max_cost=_int(
                 env, "GRAPHQL_MAX_COST", defaults.graphql_max_cost, 1, 10_000_000
             ),
+            graphql_max_errors=_int(
+                env, "GRAPHQL_MAX_ERRORS", defaults.graphql_max_errors, 2, 1000
+            ),
             graphql_persisted_only=_bool(env, "GRAPHQL_PERSISTED_ONLY", False),
             graphql_persisted_manifest=Path(env["GRAPHQL_PERSISTED_MANIFEST"])
             if env.get("GRAPHQL_PERSISTED_MANIFEST")
             else None,
+            graphql_persisted_max_bytes=_int(
+                env,
+                "GRAPHQL_PERSISTED_MAX_BYTES",
+                defaults.graphql_persisted_max_bytes,
+                256,
+                1 << 20,
+            ),
+            graphql_persisted_max_count=_int(
+                env,
+                "GRAPHQL_PERSISTED_MAX_COUNT",
+                defaults.graphql_persisted_max_count,
+                1,
+                1_000_000,
+            ),
+            graphql_persisted_ttl=_int(
+                env, "GRAPHQL_PERSISTED_TTL", defaults.graphql_persisted_ttl, 60, 365 * 86400
+            ),
+            graphql_ws_max_operations=_int(
+                env, "GRAPHQL_WS_MAX_OPERATIONS", defaults.graphql_ws_max_operations, 1, 10_000
+            ),
         )
 
 

@@ -26,6 +26,11 @@ _REQUIRED = ["exp", "nbf", "iat", "iss", "aud", "sub"]
 INVALID = "The access token is missing, malformed, expired or not valid here."
 
 
+def expires_at(token: str) -> int:
+    """When a token that `TokenIssuer.verify` accepted expires (its `exp`, epoch seconds)."""
+    return int(jwt.decode(token, options={"verify_signature": False})["exp"])
+
+
 @dataclass(frozen=True, slots=True)
 class RefreshToken:
     """An opaque refresh token: `<id>.<secret>`; only the secret's hash is stored."""

@@ -27,6 +27,31 @@ def key() -> str:
     return f"gwtest:{uuid.uuid4().hex}"
 
 
+@pytest.mark.parametrize("kind", ["redis", "memory"])
+async def test_set_bounded_keeps_the_entries_that_expire_last(redis_url: str, kind: str) -> None:
+    store = RedisCache(redis_url, timeout=0.5) if kind == "redis" else MemoryCache()
+    index, names = key(), [key() for _ in range(5)]
+    try:
+        for name in names[:4]:
+            await store.set_bounded(index, name, name.encode(), ttl=10, limit=3)
+        assert [await store.get(n) for n in names[:4]] == [None, *(n.encode() for n in names[1:4])]
+        # Re-adding one renews it, so the next to go is the one after it.
+        await store.set_bounded(index, names[1], b"again", ttl=10, limit=3)
+        await store.set_bounded(index, names[4], b"new", ttl=10, limit=3)
+        values = [await store.get(n) for n in names]
+        assert values == [None, b"again", None, names[3].encode(), b"new"]
+        # Expired entries leave the index, so they make room without evicting anyone.
+        short, other, last = key(), key(), key()
+        await store.set_bounded(short, other, b"short", ttl=0.1, limit=2)
+        await store.set_bounded(short, names[0], b"long", ttl=10, limit=2)
+        await asyncio.sleep(0.2)
+        await store.set_bounded(short, last, b"last", ttl=10, limit=2)
+        assert [await store.get(n) for n in (other, names[0], last)] == [None, b"long", b"last"]
+    finally:
+        await store.delete(index, *names)
+        await store.close()
+
+
 async def test_set_get_delete_and_expiry(cache: RedisCache) -> None:
     k = key()
     assert await cache.get(k) is None

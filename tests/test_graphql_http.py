@@ -1,5 +1,6 @@
 """GraphQL over HTTP: what may be sent, and what comes back when things go wrong:
-masked unexpected errors, malformed requests, subscriptions refused over HTTP."""
+masked unexpected errors, malformed requests, subscriptions refused over HTTP; queries
+over GET and HEAD, cacheable, never a mutation."""
 
 from __future__ import annotations
 
@@ -190,3 +191,132 @@ async def test_domain_errors_keep_their_code(api: httpx.AsyncClient, actors: Act
     )
     assert response.status_code == 200
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_backend_failure_is_200_under_graphql_response_json(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    # Under application/json it is 500 (above); the spec's own media type promises 2xx
+    # whenever the answer holds `data`, so a client reads the errors from the body.
+    async with fault(database_url, *MISSING_COLUMN):
+        response = await api.post(
+            "/graphql",
+            json={"query": '{ product(id: "1") { id description } }'},
+            headers={"Accept": "application/graphql-response+json"},
+        )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/graphql-response+json")
+    assert response.json()["data"] == {"product": None}
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+
+
+# GET and HEAD ------------------------------------------------------------------------------
+
+LAMP = "query Lamp($id: ID!) { product(id: $id) { id name } }"
+
+
+async def test_get_runs_a_query_with_variables_and_answers_304(api: httpx.AsyncClient) -> None:
+    params = {"query": LAMP, "variables": '{"id": "1"}', "operationName": "Lamp"}
+    first = await api.get("/graphql", params=params)
+    assert first.status_code == 200
+    assert first.json() == {"data": {"product": {"id": "1", "name": "Lamp"}}}
+    assert first.headers["content-type"] == "application/json"
+    assert first.headers["cache-control"] == "public, no-cache"
+    assert first.headers["vary"] == "Authorization, Accept"
+    etag = first.headers["etag"]
+    again = await api.get("/graphql", params=params, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    assert again.headers["vary"] == "Authorization, Accept"
+    # The other media type is another representation, with its own tag.
+    other = await api.get(
+        "/graphql",
+        params=params,
+        headers={"If-None-Match": etag, "Accept": "application/graphql-response+json"},
+    )
+    assert other.status_code == 200
+    assert other.content == first.content
+    assert other.headers["etag"] != etag
+
+
+async def test_get_treats_empty_parameters_as_absent(api: httpx.AsyncClient) -> None:
+    params = {"query": "{ __typename }", "variables": "", "operationName": "", "extensions": ""}
+    response = await api.get("/graphql", params=params)
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_get_and_head_never_run_a_mutation(
+    api: httpx.AsyncClient, actors: Actors, database_url: str, method: str
+) -> None:
+    admin = await actors.admin()
+    for params in (
+        {"query": 'mutation { createTag(input: {name: "via-get"}) { tag { id } } }'},
+        {
+            "query": 'query Q { __typename } mutation M { createTag(input: {name: "via-get"}) { tag { id } } }',
+            "operationName": "M",
+        },
+    ):
+        response = await api.request(method, "/graphql", params=params, headers=admin.headers)
+        assert response.status_code == 405
+        assert response.headers["allow"] == "POST"
+        assert response.headers["x-query-count"] == "0"
+        if method == "GET":
+            assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM tags WHERE name = 'via-get'") == 0
+    finally:
+        await conn.close()
+
+
+async def test_head_answers_like_get_without_a_body(api: httpx.AsyncClient) -> None:
+    params = {"query": LAMP, "variables": '{"id": "1"}'}
+    get = await api.get("/graphql", params=params)
+    head = await api.head("/graphql", params=params)
+    assert head.status_code == 200
+    assert head.content == b""
+    for name in ("content-type", "content-length", "etag", "cache-control", "vary"):
+        assert head.headers[name] == get.headers[name], name
+    cached = await api.head(
+        "/graphql", params=params, headers={"If-None-Match": get.headers["etag"]}
+    )
+    assert cached.status_code == 304
+    refused = await api.head("/graphql", params={"query": "{ nope }"})
+    assert refused.status_code == 400
+    assert refused.content == b""
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"query": "{ __typename }", "debug": "1"}, "debug"),
+        ({"variables": '{"id": "1"}'}, "query"),
+        ({"query": "{ __typename }", "variables": "[1"}, "variables"),
+    ],
+)
+async def test_malformed_gets_are_400(
+    api: httpx.AsyncClient, params: dict[str, str], parameter: str
+) -> None:
+    response = await api.get("/graphql", params=params)
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "INVALID_PARAMETER"
+    assert error["message"].startswith(parameter)
+
+
+async def test_a_repeated_get_parameter_is_400(api: httpx.AsyncClient) -> None:
+    response = await api.get("/graphql?query=%7B__typename%7D&query=%7Bnope%7D")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"].startswith("query")
+
+
+async def test_graphiql_on_a_plain_get_in_development(api: httpx.AsyncClient) -> None:
+    page = await api.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    head = await api.head("/graphql")
+    assert head.status_code == 200
+    assert head.content == b""

@@ -98,13 +98,91 @@ async def test_a_hash_that_is_not_the_documents_is_refused_and_not_stored(
     assert await stored(settings, forged) is None
 
 
+@pytest.mark.parametrize(
+    ("bad", "name"),
+    [
+        ("{ nope }", None),
+        ("{", None),
+        ("query A { __typename }", "B"),
+        ("{ __schema { x } }", None),
+    ],
+)
 async def test_an_invalid_document_is_never_registered(
-    api: httpx.AsyncClient, settings: Settings
+    api: httpx.AsyncClient, settings: Settings, bad: str, name: str | None
 ) -> None:
-    bad = "{ nope }"
-    response = await api.post("/graphql", json={"query": bad, "extensions": persisted(sha(bad))})
+    response = await api.post(
+        "/graphql", json={"query": bad, "operationName": name, "extensions": persisted(sha(bad))}
+    )
     assert response.status_code == 400
     assert await stored(settings, sha(bad)) is None
+
+
+# What anonymous callers can make Redis hold ------------------------------------------------
+
+
+def padded(number: int, size: int) -> str:
+    """A valid document of about `size` bytes, distinct per `number`."""
+    head = f"query Q{number} {{ __typename }}\n"
+    return head + "#" + "x" * (size - len(head) - 2) + "\n"
+
+
+async def apq_keys(settings: Settings) -> dict[bytes, tuple[int, int]]:
+    """Every registered document under the prefix: its length and milliseconds to live."""
+    client = redis.Redis.from_url(settings.redis_url or "")
+    try:
+        found = {}
+        async for name in client.scan_iter(match=f"{settings.cache_prefix}:apq:*", count=1000):
+            found[name] = (await client.strlen(name), await client.pttl(name))
+        return found
+    finally:
+        await client.aclose()
+
+
+async def test_a_document_over_the_size_cap_is_refused_and_not_stored(
+    api: httpx.AsyncClient, settings: Settings
+) -> None:
+    large = padded(1, 16 * 1024 + 1)
+    response = await api.post(
+        "/graphql", json={"query": large, "extensions": persisted(sha(large))}
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_LARGE"
+    assert "16384 bytes" in error["message"]
+    assert await stored(settings, sha(large)) is None
+    # Without the extension the same document simply runs: only storing it is capped.
+    assert (await api.post("/graphql", json={"query": large})).status_code == 200
+    fits = padded(2, 16 * 1024)
+    ok = await api.post("/graphql", json={"query": fits, "extensions": persisted(sha(fits))})
+    assert ok.json() == {"data": {"__typename": "Query"}}
+    assert await stored(settings, sha(fits)) == fits.encode()
+
+
+async def test_redis_holds_at_most_the_cap_of_documents(settings: Settings, catalogue: str) -> None:
+    bounded = replace(
+        settings,
+        graphql_persisted_max_count=5,
+        graphql_persisted_max_bytes=2048,
+        graphql_persisted_ttl=600,
+    )
+    documents = [padded(n, 2000) for n in range(30)]
+    async with app_client(bounded) as http:
+        for document in documents:
+            response = await http.post(
+                "/graphql", json={"query": document, "extensions": persisted(sha(document))}
+            )
+            assert response.status_code == 200, response.text
+    kept = await apq_keys(settings)
+    # The newest five; 30 anonymous requests cannot grow Redis past 5 x 2 KB.
+    expected = {f"{settings.cache_prefix}:apq:{sha(d)}".encode() for d in documents[-5:]}
+    assert set(kept) == expected
+    assert sum(length for length, _ in kept.values()) <= 5 * 2048
+    assert all(0 < ttl <= 600_000 for _, ttl in kept.values())
+    async with app_client(bounded) as replica:
+        evicted = await replica.post("/graphql", json={"extensions": persisted(sha(documents[0]))})
+        assert evicted.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        newest = await replica.post("/graphql", json={"extensions": persisted(sha(documents[-1]))})
+        assert newest.json() == {"data": {"__typename": "Query"}}
 
 
 @pytest.mark.parametrize(
@@ -141,7 +219,7 @@ async def test_get_runs_a_persisted_query_with_a_strong_etag(api: httpx.AsyncCli
     etag = first.headers["etag"]
     assert etag.startswith('"') and not etag.startswith("W/")
     assert first.headers["cache-control"] == "public, no-cache"
-    assert first.headers["vary"] == "Authorization"
+    assert first.headers["vary"] == "Authorization, Accept"
 
     params = {"extensions": json.dumps(persisted(digest)), "variables": '{"id": "1"}'}
     again = await api.get("/graphql", params=params, headers={"If-None-Match": etag})
@@ -183,7 +261,6 @@ async def test_get_never_runs_a_mutation(api: httpx.AsyncClient, actors: Actors)
 @pytest.mark.parametrize(
     ("params", "status", "code"),
     [
-        ({"query": "{ __typename }"}, 405, "METHOD_NOT_ALLOWED"),
         ({"extensions": json.dumps(persisted("0" * 64))}, 400, "PERSISTED_QUERY_NOT_FOUND"),
         ({"extensions": "{not json"}, 400, "INVALID_PARAMETER"),
         (

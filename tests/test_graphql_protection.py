@@ -232,6 +232,50 @@ MISSPELLED = [
 ]
 
 
+# At most GRAPHQL_MAX_ERRORS errors per answer -------------------------------------------
+
+
+def assert_capped(errors: list[dict[str, Any]], limit: int, code: str) -> None:
+    assert len(errors) == limit
+    assert {e["extensions"]["code"] for e in errors[:-1]} == {code}
+    notice = errors[-1]
+    assert notice["extensions"]["code"] == "TOO_MANY_ERRORS"
+    assert notice["message"] == f"Too many errors: only the first {limit - 1} are shown."
+
+
+async def test_validation_errors_are_capped(api: httpx.AsyncClient) -> None:
+    # 150 unknown fields made 101 errors (19 KB) before the cap.
+    query = '{ product(id: "1") { ' + " ".join(f"nope{n}" for n in range(150)) + " } }"
+    response = await gql(api, query)
+    assert response.status_code == 400
+    assert_capped(response.json()["errors"], 10, "GRAPHQL_VALIDATION_FAILED")
+    assert len(response.content) < 2500
+    assert response.headers["x-query-count"] == "0"
+    # At the cap nothing is left out.
+    exactly = await gql(
+        api, '{ product(id: "1") { ' + " ".join(f"no{n}" for n in range(10)) + " } }"
+    )
+    assert len(exactly.json()["errors"]) == 10
+    assert "TOO_MANY_ERRORS" not in exactly.text
+
+
+async def test_execution_and_variable_errors_are_capped(settings: Settings, catalogue: str) -> None:
+    async with app_client(settings, graphql_max_errors=3) as http:
+        missing = (
+            "{ " + " ".join(f'p{n}: product(id: "{900 + n}") {{ id }}' for n in range(6)) + " }"
+        )
+        executed = await gql(http, missing)
+        assert executed.status_code == 200
+        body = executed.json()
+        assert body["data"] == {f"p{n}": None for n in range(6)}
+        assert_capped(body["errors"], 3, "NOT_FOUND")
+        five = "query Q(" + ", ".join(f"$v{n}: Int!" for n in range(5)) + ") { __typename }"
+        coerced = await http.post("/graphql", json={"query": five, "variables": {}})
+        assert coerced.status_code == 400
+        assert len(coerced.json()["errors"]) == 3
+        assert coerced.json()["errors"][-1]["extensions"]["code"] == "TOO_MANY_ERRORS"
+
+
 async def test_introspection_and_explorer_in_development(api: httpx.AsyncClient) -> None:
     response = await gql(api, INTROSPECTION)
     assert response.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
@@ -250,9 +294,10 @@ async def test_introspection_and_explorer_off_in_production(settings: Settings) 
         # __typename is not introspection: clients add it to every selection.
         typename = await gql(http, "{ __typename }")
         assert typename.json() == {"data": {"__typename": "Query"}}
+        # No GraphiQL: a plain GET is a GraphQL request without its query.
         explorer = await http.get("/graphql")
-        assert explorer.status_code == 405
-        assert explorer.headers["allow"] == "POST"
+        assert explorer.status_code == 400
+        assert explorer.json()["errors"][0]["extensions"]["code"] == "INVALID_PARAMETER"
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
@@ -317,7 +362,12 @@ def test_limits_come_from_the_environment() -> None:
         "GRAPHQL_MAX_ALIASES": "0",
         "GRAPHQL_MAX_ROOT_FIELDS": "3",
         "GRAPHQL_MAX_COST": "50",
+        "GRAPHQL_MAX_ERRORS": "5",
         "GRAPHQL_PERSISTED_ONLY": "true",
+        "GRAPHQL_PERSISTED_MAX_BYTES": "4096",
+        "GRAPHQL_PERSISTED_MAX_COUNT": "100",
+        "GRAPHQL_PERSISTED_TTL": "3600",
+        "GRAPHQL_WS_MAX_OPERATIONS": "7",
         "GRAPHQL_PERSISTED_MANIFEST": "/etc/gateway/manifest.json",
         "GATEWAY_ENV": "production",
         "JWT_SECRET": "x" * 40,
@@ -329,11 +379,20 @@ def test_limits_come_from_the_environment() -> None:
         max_aliases=0,
         max_root_fields=3,
         max_cost=50,
+        max_errors=5,
         introspection=False,
     )
     assert loaded.graphql_persisted_only is True
+    assert (
+        loaded.graphql_persisted_max_bytes,
+        loaded.graphql_persisted_max_count,
+        loaded.graphql_persisted_ttl,
+        loaded.graphql_ws_max_operations,
+    ) == (4096, 100, 3600, 7)
     assert str(loaded.graphql_persisted_manifest) == "/etc/gateway/manifest.json"
     with pytest.raises(SettingsError, match="GRAPHQL_PERSISTED_ONLY"):
         Settings.from_env({"GRAPHQL_PERSISTED_ONLY": "maybe"})
     with pytest.raises(SettingsError, match="GRAPHQL_MAX_DEPTH"):
         Settings.from_env({"GRAPHQL_MAX_DEPTH": "0"})
+    with pytest.raises(SettingsError, match="GRAPHQL_MAX_ERRORS"):
+        Settings.from_env({"GRAPHQL_MAX_ERRORS": "1"})

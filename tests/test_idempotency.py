@@ -1,8 +1,10 @@
-"""Idempotency-Key on POST: replay byte for byte, refuse reuse, run concurrent duplicates once."""
+"""Idempotency-Key on REST POSTs and GraphQL mutations: replay byte for byte, refuse reuse,
+run concurrent duplicates once; requests compared by what their JSON says."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -224,4 +226,121 @@ async def test_server_errors_are_not_kept(settings_for_module: Settings) -> None
         for _ in range(2):
             response = await http.post("/api/v1/tags", json={"name": "later"}, headers=headers)
             assert response.status_code == 503
+            assert "idempotent-replayed" not in response.headers
+
+
+async def test_a_retry_is_the_same_request_whatever_its_key_order_or_whitespace(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    headers = {**ALICE, **key(), "Content-Type": "application/json"}
+    before = await scalar(database_url, "SELECT count(*) FROM orders")
+    first = await api.post(
+        "/api/v1/orders", content=b'{"items":[{"product_id":1,"quantity":1}]}', headers=headers
+    )
+    retry = await api.post(
+        "/api/v1/orders",
+        content=b'{ "items" : [ { "quantity" : 1, "product_id" : 1 } ] }\n',
+        headers={**headers, "Content-Type": "application/json; charset=utf-8"},
+    )
+    assert first.status_code == retry.status_code == 201
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.content == first.content
+    assert await scalar(database_url, "SELECT count(*) FROM orders") == before + 1
+    other = await api.post(
+        "/api/v1/orders", content=b'{"items":[{"product_id":1,"quantity":2}]}', headers=headers
+    )
+    assert other.status_code == 422
+
+
+# GraphQL mutations -------------------------------------------------------------------------
+
+PLACE = 'mutation Place($qty: Int!) { placeOrder(input: {items: [{productId: "1", quantity: $qty}]}) { order { id } errors { code } } }'
+
+
+async def graphql(
+    http: httpx.AsyncClient, headers: dict[str, str], query: str = PLACE, **variables: object
+) -> httpx.Response:
+    return await http.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+
+
+async def test_a_graphql_mutation_runs_once_per_key(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    headers = {**BOB, **key()}
+    before = await scalar(database_url, "SELECT count(*) FROM orders")
+    first = await graphql(api, headers, qty=1)
+    assert first.status_code == 200, first.text
+    assert first.json()["data"]["placeOrder"]["order"]["id"]
+    retry = await api.post(
+        "/graphql",
+        # The same request, written differently: the same JSON, keys in another order.
+        content=b'{"variables": {"qty": 1}, "query": ' + json.dumps(PLACE).encode() + b"}",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert retry.status_code == 200
+    assert retry.content == first.content
+    assert retry.headers["content-type"] == first.headers["content-type"]
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert retry.headers["x-query-count"] == "0"
+    assert await scalar(database_url, "SELECT count(*) FROM orders") == before + 1
+
+
+async def test_a_graphql_key_reused_on_another_request_is_422(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    headers = {**BOB, **key()}
+    assert (await graphql(api, headers, qty=1)).status_code == 200
+    before = await scalar(database_url, "SELECT count(*) FROM orders")
+    reused = await graphql(api, headers, qty=2)
+    assert reused.status_code == 422
+    error = reused.json()["errors"][0]
+    assert error["extensions"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert "data" not in reused.json()
+    assert await scalar(database_url, "SELECT count(*) FROM orders") == before
+
+
+async def test_concurrent_graphql_duplicates_run_once(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    headers = {**ALICE, **key()}
+    before = await scalar(database_url, "SELECT count(*) FROM orders")
+    responses = await asyncio.gather(*(graphql(api, headers, qty=1) for _ in range(6)))
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.content for r in responses}) == 1
+    assert sum("idempotent-replayed" not in r.headers for r in responses) == 1
+    assert await scalar(database_url, "SELECT count(*) FROM orders") == before + 1
+
+
+async def test_queries_ignore_the_key_and_bad_keys_are_400(api: httpx.AsyncClient) -> None:
+    headers = {**BOB, **key()}
+    query = "{ me { id } }"
+    for _ in range(2):
+        response = await graphql(api, headers, query)
+        assert response.status_code == 200
+        assert "idempotent-replayed" not in response.headers
+    bad = await graphql(api, {**BOB, "Idempotency-Key": "has space"}, qty=1)
+    assert bad.status_code == 400
+    error = bad.json()["errors"][0]
+    assert error["extensions"]["code"] == "INVALID_PARAMETER"
+    assert error["message"].startswith("Idempotency-Key:")
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/graphql-response+json"])
+async def test_graphql_server_failures_are_not_kept(
+    settings_for_module: Settings, accept: str
+) -> None:
+    unreachable = replace(
+        settings_for_module,
+        database_url="postgresql://nobody@127.0.0.1:9/none",
+        db_pool_timeout=0.2,
+    )
+    async with app_client(unreachable) as http:
+        headers = {**ADMIN, **key(), "Accept": accept}
+        tag = 'mutation { createTag(input: {name: "later"}) { tag { id } } }'
+        for _ in range(2):
+            response = await graphql(http, headers, tag)
+            assert response.json()["errors"][0]["extensions"]["code"] == "DB_UNAVAILABLE"
             assert "idempotent-replayed" not in response.headers

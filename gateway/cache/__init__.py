@@ -61,6 +61,32 @@ return {key, redis.call('GET', key)}
 """
 
 
+# A bounded collection of entries: each entry is its own key with a TTL, and a sorted set
+# (the index) scores every entry by when it expires. Adding one drops the expired from the
+# index and, past the limit, deletes the entries that expire first (the oldest added). A
+# new entry scores at least 1 ms past the newest, so entries added within one millisecond
+# still leave in the order they came (with one TTL for all, as callers use it).
+_BOUNDED_SET = """
+local now, ttl, limit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local score = now + ttl
+local newest = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if newest[2] and tonumber(newest[2]) >= score then
+  score = tonumber(newest[2]) + 1
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl)
+redis.call('ZADD', KEYS[1], score, KEYS[2])
+redis.call('PEXPIRE', KEYS[1], score - now)
+local excess = redis.call('ZCARD', KEYS[1]) - limit
+if excess > 0 then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
+  redis.call('DEL', unpack(oldest))
+end
+return excess
+"""
+
+
 class CacheUnavailable(Exception):
     """The cache could not answer in time; the caller goes to the database instead."""
 
@@ -78,6 +104,11 @@ class Cache(Protocol):
     async def set(self, key: str, value: bytes, ttl: float) -> None: ...
     async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
         """Store `value` only if `key` holds nothing; whether it did (a lock or first write)."""
+        ...
+
+    async def set_bounded(self, index: str, key: str, value: bytes, ttl: float, limit: int) -> None:
+        """Store `value` under `key` as one of at most `limit` live entries recorded in
+        `index`; past the limit, the entries that expire first are deleted."""
         ...
 
     async def delete(self, *keys: str) -> None: ...
@@ -245,6 +276,7 @@ class RedisCache:
         self.pipelining = Batcher(self._client, timeout=timeout)
         self._window_script = Script(self.pipelining, _SLIDING_WINDOW)
         self._versioned_script = Script(self.pipelining, _VERSIONED_GET)
+        self._bounded_script = Script(self.pipelining, _BOUNDED_SET)
         self._fanout = _Fanout()
         self._listener = _Listener(self._client, self._fanout, timeout)
 
@@ -281,6 +313,10 @@ class RedisCache:
 
     async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
         return bool(await self._command("SET", key, value, "PX", max(1, int(ttl * 1000)), "NX"))
+
+    async def set_bounded(self, index: str, key: str, value: bytes, ttl: float, limit: int) -> None:
+        args = [value, int(time.time() * 1000), max(1, int(ttl * 1000)), limit]
+        await self._guarded(lambda: self._bounded_script([index, key], args))
 
     async def delete(self, *keys: str) -> None:
         if keys:
@@ -450,6 +486,7 @@ class MemoryCache:
     def __init__(self, max_entries: int = 10_000) -> None:
         self.max_entries = max_entries
         self._data: dict[str, tuple[float, bytes]] = {}
+        self._indexes: dict[str, dict[str, float]] = {}
         self._fanout = _Fanout()
 
     async def get(self, key: str) -> bytes | None:
@@ -475,6 +512,18 @@ class MemoryCache:
             return False
         await self.set(key, value, ttl)
         return True
+
+    async def set_bounded(self, index: str, key: str, value: bytes, ttl: float, limit: int) -> None:
+        now = time.monotonic()
+        entries = self._indexes.setdefault(index, {})
+        for name in [name for name, expires in entries.items() if expires <= now]:
+            del entries[name]
+        entries[key] = now + ttl
+        await self.set(key, value, ttl)
+        while len(entries) > limit:
+            first = min(entries, key=entries.__getitem__)  # the one that expires first
+            del entries[first]
+            self._data.pop(first, None)
 
     async def delete(self, *keys: str) -> None:
         for key in keys:

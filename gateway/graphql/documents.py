@@ -29,7 +29,7 @@ DEFAULT_MAX_CHARS = 20_000
 """Longer documents are judged every time: a cache of large one-offs would hold the
 memory without ever saving any work."""
 
-_Key = tuple[str, tuple[int, int, int, int, bool], str]
+_Key = tuple[str, tuple[int, int, int, int, int, bool], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,14 @@ class Documents:
             document = parse_document(text, self.limits)
         except GraphQLError as error:
             return Verdict(None, (error,))
-        errors = validate(self.schema, document, self._rules, hide_suggestions=True)
+        # Validation stops once it has found more errors than an answer may show.
+        errors = validate(
+            self.schema,
+            document,
+            self._rules,
+            max_errors=self.limits.max_errors,
+            hide_suggestions=True,
+        )
         if errors:
             return Verdict(None, tuple(errors))
         return Verdict(document)

@@ -9,7 +9,12 @@ The GraphQL-only refusals live here, under the shared tree of gateway/errors.py:
     ├── TooManyRootFields         400 TOO_MANY_ROOT_FIELDS    too many top-level fields
     ├── QueryTooComplex           400 QUERY_TOO_COMPLEX       the operation may cost too much
     ├── IntrospectionDisabled     400 INTROSPECTION_DISABLED  __schema/__type in production
-    └── PersistedQueryNotFound    400 PERSISTED_QUERY_NOT_FOUND  unknown hash, or not allowed
+    ├── PersistedQueryNotFound    400 PERSISTED_QUERY_NOT_FOUND  unknown hash, or not allowed
+    ├── NotAcceptable             406 NOT_ACCEPTABLE          Accept allows no GraphQL media type
+    └── TooManyOperations         400 TOO_MANY_OPERATIONS     a socket runs its most operations
+
+A response carries at most GRAPHQL_MAX_ERRORS errors (`capped`): past it, the last one
+is a TOO_MANY_ERRORS notice saying the rest were left out.
 """
 
 from __future__ import annotations
@@ -80,6 +85,40 @@ class PersistedQueryNotFound(ClientError):
 
     code = "PERSISTED_QUERY_NOT_FOUND"
     title = "Persisted query not found"
+
+
+class NotAcceptable(ClientError):
+    """The Accept header allows neither application/graphql-response+json nor application/json."""
+
+    code = "NOT_ACCEPTABLE"
+    title = "Not acceptable"
+    status = 406
+
+
+class TooManyOperations(ClientError):
+    """A WebSocket connection already runs as many operations as it may."""
+
+    code = "TOO_MANY_OPERATIONS"
+    title = "Too many operations"
+
+
+TOO_MANY_ERRORS = "TOO_MANY_ERRORS"
+
+
+def capped(errors: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """At most `limit` formatted errors: past it, the first `limit - 1` and a notice that
+    the rest were left out, so one document cannot make an answer of thousands of errors."""
+    if len(errors) <= limit:
+        return errors
+    stats = telemetry.current()
+    notice = {
+        "message": f"Too many errors: only the first {limit - 1} are shown.",
+        "extensions": {
+            "code": TOO_MANY_ERRORS,
+            "request_id": stats.request_id if stats else None,
+        },
+    }
+    return [*errors[: limit - 1], notice]
 
 
 def refusal(error: GatewayError, node: Any = None) -> GraphQLError:

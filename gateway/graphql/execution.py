@@ -11,7 +11,7 @@ request never reaches a resolver, so it never runs SQL.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from inspect import isawaitable
 from typing import Any
@@ -32,7 +32,7 @@ from gateway.cache import Cache
 from gateway.errors import InvalidParameter
 from gateway.graphql.context import Context
 from gateway.graphql.documents import Documents, VerdictCache
-from gateway.graphql.errors import format_error
+from gateway.graphql.errors import capped, format_error
 from gateway.graphql.operations import Operation, select
 from gateway.graphql.persisted import ManifestError, PersistedQueries, load_manifest
 from gateway.graphql.protection import (
@@ -88,7 +88,12 @@ class Engine:
         )
         manifest = self._manifest(settings)
         self.persisted = PersistedQueries(
-            prefix=settings.cache_prefix, manifest=manifest, only=settings.graphql_persisted_only
+            prefix=settings.cache_prefix,
+            manifest=manifest,
+            only=settings.graphql_persisted_only,
+            max_bytes=settings.graphql_persisted_max_bytes,
+            max_count=settings.graphql_persisted_max_count,
+            ttl=settings.graphql_persisted_ttl,
         )
 
     def _manifest(self, settings: Settings) -> dict[str, str]:
@@ -173,7 +178,11 @@ class Engine:
         )
         if isawaitable(result):
             result = await result
-        return formatted(result)
+        return formatted(result, self.limits.max_errors)
+
+    def errors_body(self, errors: list[GraphQLError]) -> dict[str, Any]:
+        """The body of a refusal before execution: errors only, no `data`."""
+        return errors_body(errors, self.limits.max_errors)
 
     async def subscribe(
         self, prepared: Prepared, context: Context
@@ -190,30 +199,30 @@ class Engine:
         if isawaitable(result):
             result = await result
         if isinstance(result, ExecutionResult):
-            return formatted(result)
-        return _formatted_stream(result)
+            return formatted(result, self.limits.max_errors)
+        return _formatted_stream(result, self.limits.max_errors)
 
 
 async def _formatted_stream(
-    results: AsyncIterator[ExecutionResult],
+    results: AsyncIterator[ExecutionResult], max_errors: int
 ) -> AsyncIterator[dict[str, Any]]:
     try:
         async for result in results:
-            yield formatted(result)
+            yield formatted(result, max_errors)
     finally:
         aclose = getattr(results, "aclose", None)
         if aclose is not None:
             await aclose()
 
 
-def formatted(result: ExecutionResult) -> dict[str, Any]:
-    """An execution result as the response body shows it."""
+def formatted(result: ExecutionResult, max_errors: int) -> dict[str, Any]:
+    """An execution result as the response body shows it, with at most `max_errors` errors."""
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
-        body["errors"] = [format_error(error) for error in result.errors]
+        body["errors"] = capped([format_error(error) for error in result.errors], max_errors)
     return body
 
 
-def errors_body(errors: list[GraphQLError]) -> Mapping[str, Any]:
-    """The body of a refusal before execution: errors only, no `data`."""
-    return {"errors": [format_error(error) for error in errors]}
+def errors_body(errors: list[GraphQLError], max_errors: int) -> dict[str, Any]:
+    """The body of a refusal before execution: errors only (at most `max_errors`), no `data`."""
+    return {"errors": capped([format_error(error) for error in errors], max_errors)}

@@ -6,6 +6,12 @@ the document's SHA-256 and, once the document has passed validation, stores it i
 under the cache prefix, so every replica knows it from then on. Documents are immutable
 under their hash, so each process also keeps the ones it has seen in a small LRU.
 
+What anonymous callers can make Redis hold is bounded: a document to register may be at
+most `max_bytes` long (a larger one is refused with QUERY_TOO_LARGE before it is parsed),
+it lives `ttl` seconds, and at most `max_count` live at once; registering past that
+evicts the registrations that expire first, whose clients simply register them again on
+their next miss. So the store never holds more than max_count x max_bytes.
+
 Allow-list mode (GRAPHQL_PERSISTED_ONLY) runs only the documents of a manifest loaded at
 start-up (Apollo's persisted-query manifest format); nothing can be registered at run time.
 """
@@ -24,10 +30,7 @@ import orjson
 
 from gateway.cache import Cache, CacheUnavailable
 from gateway.errors import InvalidParameter
-from gateway.graphql.errors import PersistedQueryNotFound
-
-TTL = 90 * 86400
-"""How long Redis keeps a registered document; clients register it again after a miss."""
+from gateway.graphql.errors import PersistedQueryNotFound, QueryTooLarge
 
 MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 _HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -82,11 +85,17 @@ class PersistedQueries:
         prefix: str,
         manifest: Mapping[str, str] | None = None,
         only: bool = False,
+        max_bytes: int = 16 * 1024,
+        max_count: int = 2000,
+        ttl: float = 86400,
         near_entries: int = 1000,
     ) -> None:
         self.prefix = prefix
         self.manifest = dict(manifest or {})
         self.only = only
+        self.max_bytes = max_bytes
+        self.max_count = max_count
+        self.ttl = ttl
         self._near: OrderedDict[str, str] = OrderedDict()
         self._near_entries = near_entries
 
@@ -96,7 +105,8 @@ class PersistedQueries:
         """The document to run for a request's `query` and `extensions`.
 
         Raises PersistedQueryNotFound (unknown hash; or, in allow-list mode, any document
-        not in the manifest) and InvalidParameter (malformed extension; hash mismatch).
+        not in the manifest), InvalidParameter (malformed extension; hash mismatch) and
+        QueryTooLarge (a document to register longer than `max_bytes`).
         A request with no persisted-query extension passes its `query` through as sent.
         """
         wanted = requested_hash(extensions)
@@ -119,8 +129,14 @@ class PersistedQueries:
                     "This document is not on the allow-list; new documents cannot be "
                     "registered here."
                 )
-            known = wanted in self.manifest or wanted in self._near
-            return Resolved(query, None if known or not may_register else wanted)
+            if wanted in self.manifest or wanted in self._near or not may_register:
+                return Resolved(query)
+            if len(query.encode()) > self.max_bytes:
+                raise QueryTooLarge(
+                    f"A persisted query may be at most {self.max_bytes} bytes; send a larger "
+                    "document without extensions.persistedQuery."
+                )
+            return Resolved(query, wanted)
         text = await self.lookup(cache, wanted)
         if text is None:
             raise PersistedQueryNotFound(NOT_FOUND_MESSAGE)
@@ -149,14 +165,21 @@ class PersistedQueries:
         return text
 
     async def register(self, cache: Cache, wanted: str, text: str) -> None:
-        """Store a validated document under its hash for every replica (best effort)."""
+        """Store a validated document under its hash for every replica (best effort), as
+        one of at most `max_count`."""
         self._remember(wanted, text)
         # Without Redis the client simply registers it again on its next miss.
         with contextlib.suppress(CacheUnavailable):
-            await cache.set(self._key(wanted), text.encode(), TTL)
+            await cache.set_bounded(
+                self._index, self._key(wanted), text.encode(), self.ttl, self.max_count
+            )
 
     def _key(self, wanted: str) -> str:
         return f"{self.prefix}:apq:{wanted}"
+
+    @property
+    def _index(self) -> str:
+        return f"{self.prefix}:apq-index"
 
     def _remember(self, wanted: str, text: str) -> None:
         self._near[wanted] = text

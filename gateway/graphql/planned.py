@@ -39,7 +39,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values
 
 from gateway.errors import GatewayError, InvalidParameter, NotFound, Unauthenticated
-from gateway.graphql.errors import format_error
+from gateway.graphql.errors import capped, format_error
 from gateway.ids import parse_id
 from gateway.principal import Principal
 from gateway.reads import plans, positions
@@ -141,8 +141,15 @@ class Bound:
 class PlannedQueries:
     """Decides which queries the planner answers and answers them, for one schema."""
 
-    def __init__(self, schema: GraphQLSchema, *, max_templates: int = DEFAULT_TEMPLATES) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        max_errors: int = 10,
+        max_templates: int = DEFAULT_TEMPLATES,
+    ) -> None:
         self.schema = schema
+        self.max_errors = max_errors
         self.max_templates = max_templates
         self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
@@ -223,7 +230,8 @@ class PlannedQueries:
             errors.append(
                 format_error(GraphQLError(error.detail, nodes, path=path, original_error=error))
             )
-        return b'{"data":' + answer.data + b',"errors":' + orjson.dumps(errors) + b"}"
+        listed = orjson.dumps(capped(errors, self.max_errors))
+        return b'{"data":' + answer.data + b',"errors":' + listed + b"}"
 
     def failure(self, bound: Bound, error: GatewayError) -> dict[str, Any]:
         """The result the executor gives when every root's resolver fails with `error`
@@ -245,7 +253,7 @@ class PlannedQueries:
                 data[out] = None
                 if is_non_null_type(query_type.fields[name].type):
                     data = None
-        return {"data": data, "errors": errors}
+        return {"data": data, "errors": capped(errors, self.max_errors)}
 
 
 _MISSING: Any = object()

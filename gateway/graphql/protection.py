@@ -65,6 +65,7 @@ class Limits:
     max_aliases: int = 30
     max_root_fields: int = 20
     max_cost: int = 1000
+    max_errors: int = 10
     introspection: bool = True
 
     @classmethod
@@ -75,13 +76,14 @@ class Limits:
             max_aliases=settings.graphql_max_aliases,
             max_root_fields=settings.graphql_max_root_fields,
             max_cost=settings.graphql_max_cost,
+            max_errors=settings.graphql_max_errors,
             introspection=not settings.production,
         )
 
-    def static_key(self) -> tuple[int, int, int, int, bool]:
+    def static_key(self) -> tuple[int, int, int, int, int, bool]:
         """Every limit a document-only verdict depends on (part of the parse cache key)."""
         static = (self.max_tokens, self.max_depth, self.max_aliases, self.max_root_fields)
-        return (*static, self.introspection)
+        return (*static, self.max_errors, self.introspection)
 
 
 def parse_document(text: str, limits: Limits) -> DocumentNode:

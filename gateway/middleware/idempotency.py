@@ -6,31 +6,20 @@ request gets it back with `Idempotent-Replayed: true`; the same key on a differe
 request is 422 IDEMPOTENCY_KEY_REUSED. A duplicate that arrives while the first still
 runs waits for it briefly, then gets 409 CONFLICT. When the cache cannot answer, the
 request runs without idempotency and says so with `X-Idempotency: BYPASS` (and a log
-line) rather than failing.
+line) rather than failing. The protocol itself is `gateway.idempotency.run_once`, which
+GraphQL mutations share.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import re
-import time
-
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.cache import CacheUnavailable
-from gateway.errors import Conflict, GatewayError, IdempotencyKeyReused, InvalidParameter
-from gateway.idempotency import IdempotencyStore, Stored, fingerprint
+from gateway.errors import GatewayError
+from gateway.idempotency import HEADER, IdempotencyStore, Stored, client_key, fingerprint, run_once
 from gateway.middleware.authentication import identity_of
 from gateway.responses import problem_response
 from gateway.types import Resources
-
-log = logging.getLogger("gateway.idempotency")
-
-HEADER = b"idempotency-key"
-_VALID = re.compile(rb"[\x21-\x7e]{1,255}")
-_POLL = 0.05
 
 
 class IdempotencyMiddleware:
@@ -42,109 +31,67 @@ class IdempotencyMiddleware:
         self.wait = wait
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        keys = [v for k, v in scope.get("headers", ()) if k == HEADER]
         if (
             scope["type"] != "http"
             or scope["method"] != "POST"
             or not scope["path"].startswith(self.prefix)
-            or not keys
         ):
             await self.app(scope, receive, send)
             return
-        if len(keys) > 1 or not _VALID.fullmatch(keys[0]):
-            error = InvalidParameter(
-                "Idempotency-Key", "send one key of 1 to 255 visible ASCII characters"
-            )
-            await problem_response(error)(scope, receive, send)
+        headers = Headers(scope=scope)
+        keys = headers.getlist(HEADER)
+        if not keys:
+            await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
-        replay_receive = _replaying(body, receive)
-        content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
-        resources: Resources = scope["state"]["resources"]
-        store = IdempotencyStore(resources.cache, resources.settings.cache_prefix)
-        key = store.key(identity_of(scope), "POST", scope["path"], keys[0].decode("ascii"))
-        digest = fingerprint("POST", scope["path"], scope["query_string"], content_type, body)
         try:
-            stored = await self._claim(store, key, digest)
-        except CacheUnavailable as exc:
-            log.warning("idempotency unavailable (%s); serving without it", exc)
-            await self.app(scope, replay_receive, _with_header(send, b"x-idempotency", b"BYPASS"))
-            return
+            given = client_key(keys)
         except GatewayError as error:
             await problem_response(error)(scope, receive, send)
             return
-        if stored is not None:
-            await _send(
-                send,
-                stored.status,
-                [*stored.headers, (b"idempotent-replayed", b"true")],
-                stored.body,
-            )
-            return
-        await self._run_and_keep(scope, replay_receive, send, store, key, digest)
+        body = await _read_body(receive)
+        content_type = headers.get("content-type", "").encode("latin-1")
+        resources: Resources = scope["state"]["resources"]
+        store = IdempotencyStore(resources.cache, resources.settings.cache_prefix)
+        key = store.key(identity_of(scope), "POST", scope["path"], given)
+        digest = fingerprint("POST", scope["path"], scope["query_string"], content_type, body)
 
-    async def _claim(self, store: IdempotencyStore, key: str, digest: str) -> Stored | None:
-        """The response to replay, or None once this request holds the lock and must run."""
-        deadline = time.monotonic() + self.wait
-        while True:
-            stored = await store.find(key)
-            if stored is None and await store.lock(key, digest):
-                # The first may have finished between our look and our lock: look again.
-                stored = await store.find(key)
-                if stored is None:
-                    return None
-                await store.unlock(key)
-            if stored is not None:
-                if stored.fingerprint != digest:
-                    raise IdempotencyKeyReused(_REUSED)
-                return stored
-            holder = await store.holder(key)
-            if holder is not None and holder != digest:
-                raise IdempotencyKeyReused(_REUSED)
-            if time.monotonic() >= deadline:
-                busy = Conflict("A request with this Idempotency-Key is still in progress.")
-                busy.retry_after = 1
-                raise busy
-            await asyncio.sleep(_POLL)
-
-    async def _run_and_keep(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        store: IdempotencyStore,
-        key: str,
-        digest: str,
-    ) -> None:
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
+        async def run() -> tuple[Stored, bool]:
+            response = await _capture(self.app, scope, _replaying(body, receive), digest)
+            return response, response.status < 500
 
         try:
-            await self.app(scope, receive, capture)
-            status, headers, body = start["status"], list(start["headers"]), b"".join(chunks)
-            if status < 500:
-                try:
-                    await store.save(key, Stored(digest, status, headers, body))
-                except CacheUnavailable as exc:
-                    log.warning("idempotency record not kept (%s)", exc)
-                    headers.append((b"x-idempotency", b"BYPASS"))
-        finally:
-            with contextlib.suppress(CacheUnavailable):
-                await store.unlock(key)
-        await _send(send, status, headers, body)
+            outcome = await run_once(store, key, digest, run, wait=self.wait)
+        except GatewayError as error:
+            await problem_response(error)(scope, receive, send)
+            return
+        extra = [(b"idempotent-replayed", b"true")] if outcome.replayed else []
+        if outcome.bypassed:
+            extra.append((b"x-idempotency", b"BYPASS"))
+        response = outcome.response
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [*response.headers, *extra],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
 
 
-_REUSED = (
-    "This Idempotency-Key was already used for a different request; "
-    "use a new key for a new request."
-)
+async def _capture(app: ASGIApp, scope: Scope, receive: Receive, digest: str) -> Stored:
+    """Run the app and keep what it answered instead of sending it."""
+    start: Message = {}
+    chunks: list[bytes] = []
+
+    async def capture(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, capture)
+    return Stored(digest, start["status"], list(start["headers"]), b"".join(chunks))
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -171,17 +118,3 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-def _with_header(send: Send, name: bytes, value: bytes) -> Send:
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message["headers"], (name, value)]}
-        await send(message)
-
-    return wrapped
-
-
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
