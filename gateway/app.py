@@ -30,10 +30,14 @@ from gateway.metrics import Metrics
 from gateway.metrics import endpoint as metrics_endpoint
 from gateway.middleware.authentication import AuthenticationMiddleware
 from gateway.middleware.bodylimit import BodyLimitMiddleware
+from gateway.middleware.compression import CompressionMiddleware
 from gateway.middleware.consistency import ReadYourWritesMiddleware
 from gateway.middleware.context import RequestContextMiddleware
+from gateway.middleware.cors import CORSMiddleware
+from gateway.middleware.hosts import TrustedHostMiddleware
 from gateway.middleware.httpcache import HTTPCacheMiddleware
 from gateway.middleware.idempotency import IdempotencyMiddleware
+from gateway.middleware.nosniff import NoSniffMiddleware
 from gateway.middleware.ratelimit import RateLimitMiddleware
 from gateway.ratelimit import RateLimiter
 from gateway.responses import problem_response
@@ -118,19 +122,29 @@ def create_app(settings: Settings) -> Starlette:
             await store.close()
             await db.disconnect()
 
+    routes = [
+        Mount("/api/v1", routes=rest.ROUTES),
+        Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", subscriptions.endpoint),
+        Route("/livez", probes.livez, methods=["GET"]),
+        Route("/readyz", probes.readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
+        *docs.routes(public_url=settings.public_url),
+        *compare_page.ROUTES,
+    ]
+    if settings.production and "*" in settings.allowed_hosts:
+        log.warning("ALLOWED_HOSTS is *: requests addressed to any host name are served")
     return Starlette(
-        routes=[
-            Mount("/api/v1", routes=rest.ROUTES),
-            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", subscriptions.endpoint),
-            Route("/livez", probes.livez, methods=["GET"]),
-            Route("/readyz", probes.readyz, methods=["GET"]),
-            Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
-            *docs.routes(),
-            *compare_page.ROUTES,
-        ],
+        routes=routes,
+        # Outermost first. Headers every answer needs (nosniff, CORS) wrap everything, the
+        # masked 500 of RequestContext included; compression wraps the layers that make
+        # and judge bodies (its ETags build on HTTPCache's).
         middleware=[
+            Middleware(NoSniffMiddleware),
+            Middleware(CORSMiddleware, allow_origins=settings.cors_allow_origins, routes=routes),
             Middleware(RequestContextMiddleware),
+            Middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts),
+            Middleware(CompressionMiddleware, min_bytes=settings.compression_min_bytes),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(AuthenticationMiddleware),
             Middleware(RateLimitMiddleware),

@@ -31,9 +31,17 @@ def list_response(
         meta["total"] = page.total
     headers = {}
     if page.next_cursor is not None:
-        next_url = request.url.include_query_params(after=page.next_cursor)
-        headers["Link"] = f'<{next_url}>; rel="next"'
+        headers["Link"] = f'<{next_page_url(request, page.next_cursor)}>; rel="next"'
     return JSONResponse({"data": items, "page": meta}, headers=headers)
+
+
+def next_page_url(request: Request, cursor: str) -> str:
+    """This request's path and query with `after=cursor`: relative (RFC 8288 allows it), or
+    under PUBLIC_URL. Never the request's Host, which a client chooses and a shared cache
+    would hand to everyone."""
+    url = request.url.include_query_params(after=cursor)
+    public_url: str | None = request.state.resources.settings.public_url
+    return f"{public_url or ''}{url.path}?{url.query}"
 
 
 def item_response(

@@ -156,7 +156,17 @@ class Operation(Generic[Q]):
         response = await self.handler(Call(request, query))
         if self.per_user:
             response.headers["Cache-Control"] = PRIVATE
+        location = response.headers.get("location")
+        if location is not None and location.startswith("/"):
+            public_url = _resources(request).settings.public_url
+            if public_url is not None:
+                response.headers["Location"] = public_url + location
         return response
+
+
+def _resources(request: Request) -> Resources:
+    resources: Resources = request.state.resources
+    return resources
 
 
 async def _judge_if_none_match(request: Request, method: str, read: Operation[Any] | None) -> None:
