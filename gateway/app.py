@@ -20,7 +20,7 @@ from gateway import cache, migrations, probes, rest, services, statements
 from gateway.compare import page as compare_page
 from gateway.db import Database
 from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
-from gateway.graphql.endpoint import GraphQLEndpoint
+from gateway.graphql.endpoint import GraphQLEndpoint, refusal_for
 from gateway.graphql.execution import Engine
 from gateway.graphql.planned import PlannedQueries
 from gateway.graphql.results import ResultCache
@@ -31,10 +31,14 @@ from gateway.metrics import Metrics
 from gateway.metrics import endpoint as metrics_endpoint
 from gateway.middleware.authentication import AuthenticationMiddleware
 from gateway.middleware.bodylimit import BodyLimitMiddleware
+from gateway.middleware.compression import CompressionMiddleware
 from gateway.middleware.consistency import ReadYourWritesMiddleware
 from gateway.middleware.context import RequestContextMiddleware
+from gateway.middleware.cors import CORSMiddleware
+from gateway.middleware.hosts import TrustedHostMiddleware
 from gateway.middleware.httpcache import HTTPCacheMiddleware
 from gateway.middleware.idempotency import IdempotencyMiddleware
+from gateway.middleware.nosniff import NoSniffMiddleware
 from gateway.middleware.ratelimit import RateLimitMiddleware
 from gateway.ratelimit import RateLimiter
 from gateway.responses import problem_response
@@ -126,20 +130,30 @@ def create_app(settings: Settings) -> Starlette:
             await store.close()
             await db.disconnect()
 
+    routes = [
+        Mount("/api/v1", routes=rest.ROUTES),
+        # Another method gets 405 in the GraphQL shape (_http_error).
+        Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", subscriptions.endpoint),
+        Route("/livez", probes.livez, methods=["GET"]),
+        Route("/readyz", probes.readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
+        *docs.routes(public_url=settings.public_url),
+        *compare_page.ROUTES,
+    ]
+    if settings.production and "*" in settings.allowed_hosts:
+        log.warning("ALLOWED_HOSTS is *: requests addressed to any host name are served")
     return Starlette(
-        routes=[
-            Mount("/api/v1", routes=rest.ROUTES),
-            # Every method reaches the endpoint, so a wrong one gets 405 in the GraphQL shape.
-            Route("/graphql", graphql.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-            WebSocketRoute("/graphql", subscriptions.endpoint),
-            Route("/livez", probes.livez, methods=["GET"]),
-            Route("/readyz", probes.readyz, methods=["GET"]),
-            Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
-            *docs.routes(),
-            *compare_page.ROUTES,
-        ],
+        routes=routes,
+        # Outermost first. Headers every answer needs (nosniff, CORS) wrap everything, the
+        # masked 500 of RequestContext included; compression wraps the layers that make
+        # and judge bodies (its ETags build on HTTPCache's).
         middleware=[
+            Middleware(NoSniffMiddleware),
+            Middleware(CORSMiddleware, allow_origins=settings.cors_allow_origins, routes=routes),
             Middleware(RequestContextMiddleware),
+            Middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts),
+            Middleware(CompressionMiddleware, min_bytes=settings.compression_min_bytes),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(AuthenticationMiddleware),
             Middleware(RateLimitMiddleware),
@@ -191,11 +205,18 @@ async def _gateway_error(request: Request, exc: Exception) -> Response:
     return problem_response(exc)
 
 
+_METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
-        return problem_response(MethodNotAllowed([m.strip() for m in allowed.split(",") if m]))
+        methods = {m.strip() for m in allowed.split(",") if m.strip()}
+        refused = MethodNotAllowed(sorted(methods, key=_METHOD_ORDER.index))
+        if request.url.path == "/graphql":
+            return refusal_for(request, refused)
+        return problem_response(refused)
     if exc.status_code == 404:
         return problem_response(NotFound(f"Nothing lives at {request.url.path}."))
     error = GatewayError(exc.detail)

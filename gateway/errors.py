@@ -132,7 +132,7 @@ class Conflict(ClientError):
 
 
 class PreconditionFailed(ClientError):
-    """If-Match named a version that is no longer current."""
+    """A precondition (If-Match, If-None-Match) does not hold for the current state."""
 
     code = "PRECONDITION_FAILED"
     status = 412

@@ -5,6 +5,12 @@ of the exact bytes sent, so it changes whenever anything in the representation c
 (a review moving `rating_avg`, a renamed category embedded in a product), not only when
 the row's version does. If-Match is judged the same way: the write recomputes the hash
 of the resource's current representation and goes ahead only if it equals one given.
+
+A compressed body is another representation with a tag of its own: the identity tag with
+the coding appended inside the quotes (`"abc"` → `"abc-gzip"`, `"abc-br"`), so caches never
+confuse the two. Comparisons look through that suffix: every coding of the same bytes is
+the same state of the resource, so a tag GET gave in any coding validates a later GET (304)
+and a write (If-Match) alike.
 """
 
 from __future__ import annotations
@@ -21,6 +27,30 @@ def of(body: bytes) -> str:
     """The strong ETag of a representation's bytes."""
     digest = hashlib.sha256(body).digest()
     return '"' + base64.urlsafe_b64encode(digest).decode("ascii")[:22] + '"'
+
+
+CODINGS = ("gzip", "br")
+"""Content codings whose tag is the identity tag with `-<coding>` inside the quotes."""
+
+
+def encoded(etag: str, coding: str) -> str:
+    """The tag of `etag`'s representation sent with Content-Encoding `coding`.
+
+    A weak tag stays as it is: it already promises only semantic equivalence, which every
+    coding of the same body has.
+    """
+    if etag.startswith("W/"):
+        return etag
+    return f'{etag[:-1]}-{coding}"'
+
+
+def content(tag: str) -> str:
+    """`tag` without a content-coding suffix: the tag of the identity representation."""
+    for coding in CODINGS:
+        suffix = f'-{coding}"'
+        if tag.endswith(suffix):
+            return tag[: -len(suffix)] + '"'
+    return tag
 
 
 def parse(header: str) -> tuple[bool, list[tuple[bool, str]]] | None:
@@ -45,7 +75,8 @@ def none_match(header: str, etag: str) -> bool:
     if parsed is None:
         return False
     star, tags = parsed
-    return star or any(tag == etag for _, tag in tags)
+    wanted = content(etag.removeprefix("W/"))
+    return star or any(content(tag) == wanted for _, tag in tags)
 
 
 def match(header: str, etag: str) -> bool:
@@ -58,4 +89,7 @@ def match(header: str, etag: str) -> bool:
     if parsed is None:
         return False
     star, tags = parsed
-    return star or any(not weak and tag == etag for weak, tag in tags)
+    if etag.startswith("W/"):
+        return star
+    wanted = content(etag)
+    return star or any(not weak and content(tag) == wanted for weak, tag in tags)

@@ -7,11 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 Environment = Literal["development", "production"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_SECRET = 32
+# What production accepts as Host when ALLOWED_HOSTS is unset: only the machine itself
+# (health checks, a port published on localhost). Anything public must be named.
+PRODUCTION_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 class SettingsError(ValueError):
@@ -62,6 +66,13 @@ class Settings:
     graphql_persisted_max_count: int = 2000
     graphql_persisted_ttl: int = 86400
     graphql_ws_max_operations: int = 100
+    cors_allow_origins: tuple[str, ...] = ()
+    """Origins (`https://app.example.com`) whose pages may call the API; `*` for any."""
+    allowed_hosts: tuple[str, ...] = ("*",)
+    """Host names requests may be addressed to (`*.example.com` for subdomains; `*`: any)."""
+    public_url: str | None = None
+    """Where clients reach the gateway (`https://api.example.com`): absolute Link/Location."""
+    compression_min_bytes: int = 1024
     sql_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "sql")
     schema_path: Path = field(default_factory=lambda: PROJECT_ROOT / "schema.graphql")
 
@@ -186,6 +197,14 @@ class Settings:
             graphql_ws_max_operations=_int(
                 env, "GRAPHQL_WS_MAX_OPERATIONS", defaults.graphql_ws_max_operations, 1, 10_000
             ),
+            cors_allow_origins=_origins(env, "CORS_ALLOW_ORIGINS"),
+            allowed_hosts=_hosts(
+                env, "ALLOWED_HOSTS", PRODUCTION_HOSTS if mode == "production" else ("*",)
+            ),
+            public_url=_public_url(env, "PUBLIC_URL"),
+            compression_min_bytes=_int(
+                env, "COMPRESSION_MIN_BYTES", defaults.compression_min_bytes, 0, 1 << 30
+            ),
         )
 
 
@@ -225,3 +244,58 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in {"0", "false", "no", "off"}:
         return False
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _items(env: Mapping[str, str], name: str) -> list[str]:
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Browser origins, as browsers send them: `scheme://host[:port]`, no path, or `*`."""
+    origins = []
+    for item in _items(env, name):
+        if item == "*":
+            origins.append(item)
+            continue
+        parts = urlsplit(item)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+        ):
+            raise SettingsError(
+                f"{name} takes origins such as https://app.example.com (scheme, host and "
+                f"optional port; no path, not even a trailing slash), not {item!r}"
+            )
+        origins.append(item.lower())
+    return tuple(origins)
+
+
+def _hosts(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Host names, `*.example.com` for any subdomain, or `*` for any host."""
+    hosts = _items(env, name)
+    for host in hosts:
+        wildcard = host == "*" or (host.startswith("*.") and "*" not in host[2:])
+        literal = host.startswith("[") and host.endswith("]")  # an IPv6 address
+        if "/" in host or ("*" in host and not wildcard) or (":" in host and not literal):
+            raise SettingsError(
+                f"{name} takes host names (api.example.com, *.example.com, 127.0.0.1, [::1]) "
+                f"or *, without scheme or port, not {host!r}"
+            )
+    return tuple(host.lower() for host in hosts) or default
+
+
+def _public_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(
+            f"{name} must be the absolute http(s) URL clients use, such as "
+            f"https://api.example.com, not {raw!r}"
+        )
+    return raw.rstrip("/")

@@ -37,7 +37,14 @@ def base_env(**extra: str) -> dict[str, str]:
 class Served:
     """`gateway serve` in a subprocess, waited on until /readyz answers 200."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None, timeout: float = 90) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int | None = None,
+        timeout: float = 90,
+        *,
+        host: str | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.log = tempfile.TemporaryFile(mode="w+")
         self._final = ""
@@ -55,7 +62,10 @@ class Served:
             if self.proc.poll() is not None:
                 raise AssertionError(f"gateway exited early:\n{self.output()}")
             try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                # `host`: the name to ask by, when ALLOWED_HOSTS leaves out 127.0.0.1.
+                headers = {"Host": f"{host}:{self.port}"} if host else None
+                ready = httpx.get(self.url + "/readyz", timeout=1, headers=headers)
+                if ready.status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

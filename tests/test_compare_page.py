@@ -81,6 +81,37 @@ def test_run_endpoint_measures_the_server_it_runs_on(served: Served) -> None:
     assert data["reading"][0].startswith("GraphQL: 1 request instead of")
 
 
+def test_run_endpoint_calls_itself_by_the_host_it_was_reached_at(
+    served: Served, database_url: str, redis_url: str
+) -> None:
+    # With an allow-list, the run's own requests must name an allowed host, not the
+    # socket address they travel to.
+    env = base_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        JWT_SECRET=TEST_JWT_SECRET,
+        CACHE_PREFIX=f"gwtest:{uuid.uuid4().hex[:8]}",
+        DB_POOL_MIN_SIZE="0",
+        ALLOWED_HOSTS="localhost",
+        LOG_LEVEL="warning",
+    )
+    strict = Served(env, host="localhost")
+    try:
+        host = {"Host": f"localhost:{strict.port}"}
+        assert httpx.get(strict.url + "/livez").status_code == 400
+        answer = httpx.post(
+            strict.url + "/compare/run",
+            json={"scenario": "search", "repeat": 1},
+            headers=host,
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        calls = [c for v in answer.json()["data"]["variants"] for c in v["calls"]]
+        assert calls and all(c["status"] == 200 for c in calls)
+    finally:
+        assert strict.stop() == 0, strict.output()
+
+
 def test_run_endpoint_refuses_what_it_cannot_run(served: Served) -> None:
     url = served.url + "/compare/run"
     unknown = httpx.post(url, json={"scenario": "nope"})

@@ -296,7 +296,7 @@ async def test_conditional_writes_check_roles_first(api: httpx.AsyncClient) -> N
     ("method", "url", "body"),
     [
         ("PATCH", "/api/v1/categories/1", {"name": "Homeware"}),
-        ("DELETE", "/api/v1/products/11", None),
+        ("DELETE", "/api/v1/categories/2", None),
         ("POST", "/api/v1/tags", {"name": "conditional"}),
     ],
 )

@@ -101,6 +101,61 @@ def test_query_parameters_are_the_models_that_parse_them() -> None:
     assert sort["schema"]["enum"] == list(product_lists.ORDERS)
 
 
+def test_schema_titles_are_unique_so_generators_keep_every_schema() -> None:
+    schemas = openapi_document()["components"]["schemas"]
+    titles = [schema.get("title", name) for name, schema in schemas.items()]
+    assert len(titles) == len(set(titles)), sorted(t for t in titles if titles.count(t) > 1)
+    assert schemas["ProductOutFields"]["title"] == "ProductOutFields"
+
+
+def test_descriptions_are_whole_sentences() -> None:
+    schemas = openapi_document()["components"]["schemas"]
+    for name, schema in schemas.items():
+        if name.endswith("Fields"):
+            assert schema["description"].endswith(
+                "`fields` can narrow it to any properties; `id` is always there."
+            ), name
+    for path, item in openapi_document()["paths"].items():
+        for method, operation in item.items():
+            description = operation["description"]
+            assert description.endswith("."), (method, path)
+            assert any(who in description for who in ("Anyone", "signed-in", "admin")), path
+
+
+def test_the_document_names_its_server() -> None:
+    assert openapi_document()["servers"] == [
+        {"url": "/", "description": "The server that serves this document."}
+    ]
+    public = openapi_document(public_url="https://api.example.com")
+    assert public["servers"] == [{"url": "https://api.example.com", "description": "This gateway."}]
+    validate(public)
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("app")  # for its catalogue
+async def test_array_parameters_may_be_repeated(client: httpx.AsyncClient) -> None:
+    # Generated clients (openapi-python-client, openapi-fetch) send `fields=a&fields=b`.
+    url = "/api/v1/products?limit=2"
+    for query in (
+        "&fields=name&fields=price",
+        "&fields=name,price",
+        "&fields=name&fields=price,name",
+    ):
+        response = await client.get(url + query)
+        assert response.status_code == 200, query
+        assert set(response.json()["data"][0]) == {"id", "name", "price"}, query
+    both = await client.get(url + "&include=category&include=tags&fields=name")
+    assert set(both.json()["data"][0]) == {"id", "name", "category", "tags"}
+    wrong = await client.get(url + "&fields=name&fields=nope")
+    assert wrong.status_code == 400
+    assert wrong.json()["detail"].startswith("fields:")
+    # Scalars given twice are still refused, never merged.
+    for twice in ("&limit=1", "&sort=id&sort=-id", "&q=a&q=b"):
+        refused = await client.get(url + twice)
+        assert refused.status_code == 400
+        assert "given more than once" in refused.json()["detail"]
+
+
 @pytest.fixture(scope="module")
 def app(database_url: str, redis_url: str) -> Iterator[Starlette]:
     """An app on this module's database, shared with Schemathesis' in-process client."""

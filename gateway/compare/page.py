@@ -103,8 +103,13 @@ async def run(request: Request) -> Response:
     state = request.app.state
     if not hasattr(state, "compare_lock"):
         state.compare_lock = asyncio.Lock()
+    # The socket's own address, but the Host this request named: ALLOWED_HOSTS let that in.
+    host = {"Host": request.headers["host"]} if "host" in request.headers else {}
     # One run at a time: concurrent runs would time each other, not the API.
-    async with state.compare_lock, httpx.AsyncClient(base_url=base, timeout=30) as http:
+    async with (
+        state.compare_lock,
+        httpx.AsyncClient(base_url=base, timeout=30, headers=host) as http,
+    ):
         if not hasattr(state, "compare_sessions"):
             state.compare_sessions = {}
         # The sessions outlive the run: sign-ins are limited to 5 a minute per caller.

@@ -300,6 +300,14 @@ def _encoded(
     return Response(body, status, headers, media_type=media.CONTENT_TYPES[chosen])
 
 
+def refusal_for(request: Request, error: GatewayError) -> Response:
+    """`error` in the GraphQL response shape, in the media type the request accepts: for
+    refusals made before the endpoint runs (a method the route does not take)."""
+    response = error_response(error, media.negotiate(request.headers.get("accept")) or media.JSON)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
 def error_response(error: GatewayError, chosen: str = media.JSON) -> Response:
     """A transport-level refusal in the GraphQL response shape, with the matching status."""
     stats = telemetry.current()

@@ -54,9 +54,9 @@ PAGE = """<!doctype html>
 """
 
 
-def routes() -> list[Route]:
+def routes(*, public_url: str | None = None) -> list[Route]:
     """The document (built once, here) and the documentation page with its assets."""
-    spec = openapi_document()
+    spec = openapi_document(public_url=public_url)
     folder = _assets_folder()
 
     async def openapi(request: Request) -> Response:
@@ -78,9 +78,9 @@ def routes() -> list[Route]:
     ]
 
 
-def openapi_document() -> dict[str, Any]:
-    """The document as /openapi.json serves it."""
-    return document(OPERATIONS, version=_version())
+def openapi_document(*, public_url: str | None = None) -> dict[str, Any]:
+    """The document as /openapi.json serves it (its server: `public_url`, else this host)."""
+    return document(OPERATIONS, version=_version(), server=public_url)
 
 
 def _version() -> str:

@@ -39,7 +39,16 @@ def list_response(
 
 def next_link(request: Request, cursor: str) -> str:
     """The `Link` header value pointing at the page after `cursor`."""
-    return f'<{request.url.include_query_params(after=cursor)}>; rel="next"'
+    return f'<{next_page_url(request, cursor)}>; rel="next"'
+
+
+def next_page_url(request: Request, cursor: str) -> str:
+    """This request's path and query with `after=cursor`: relative (RFC 8288 allows it), or
+    under PUBLIC_URL. Never the request's Host, which a client chooses and a shared cache
+    would hand to everyone."""
+    url = request.url.include_query_params(after=cursor)
+    public_url: str | None = request.state.resources.settings.public_url
+    return f"{public_url or ''}{url.path}?{url.query}"
 
 
 def item_response(

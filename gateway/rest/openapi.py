@@ -48,13 +48,23 @@ served as GraphQL at `/graphql`.
   or the `Link` header, tied to its `sort`), `sort` (allow-listed fields, `-` for
   descending, id breaking ties), `count=exact`, `fields` and, for products, filters and
   `include`.
+  List parameters take `a,b` or the name repeated (`fields=a&fields=b`).
 * **Reads** carry a strong `ETag` (a hash of the body); send it back in `If-None-Match`
-  for a bodiless 304. Anonymous catalogue reads are `Cache-Control: public, max-age=30`;
-  anything per user, or asked with a token, is `private, no-store`.
+  for a bodiless 304; `If-Match` with no current tag is 412. Anonymous catalogue reads
+  are `Cache-Control: public, max-age=30`; anything per user, or asked with a token, is
+  `private, no-store`.
+* **Compression**: bodies of 1 KB or more are sent with `br` or `gzip` when
+  `Accept-Encoding` asks; a compressed body's ETag has the coding appended inside the
+  quotes (`"abc-br"`), and every coding's tag works in `If-None-Match` and `If-Match`.
 * **Writes** to products honour `If-Match` with the ETag of the plain GET (412 when the
-  product changed); other writes refuse `If-Match` (400) rather than ignore it.
+  product changed); other writes refuse `If-Match` (400) rather than ignore it. Writes to
+  an existing resource honour `If-None-Match` (412 when a tag listed is current, or for
+  `*`: "only if it does not exist"); a POST creates or acts on something that has no
+  representation yet, so `If-None-Match` never stops it.
   Every POST honours `Idempotency-Key`: a retry with the same key and body gets the first
   response back (`Idempotent-Replayed: true`) for 24 hours.
+* **Links**: `Location` and `Link` are relative to this server (or absolute under its
+  configured public URL), never built from the request's `Host`.
 * **Errors** are RFC 9457 `application/problem+json` with a stable `code`. Strings may
   not hold NUL characters.
 """
@@ -83,8 +93,8 @@ _PROBLEMS: dict[int, tuple[str, type[GatewayError]]] = {
     404: ("Nothing you may see is there (NOT_FOUND).", NotFound),
     409: ("The request contradicts the current state (CONFLICT).", Conflict),
     412: (
-        "If-Match names a representation that is no longer current (PRECONDITION_FAILED); "
-        "nothing changed.",
+        "A precondition does not hold (PRECONDITION_FAILED): If-Match names no current "
+        "ETag, or If-None-Match names a current one on a write; nothing changed.",
         PreconditionFailed,
     ),
     413: ("The body is larger than the limit (PAYLOAD_TOO_LARGE).", PayloadTooLarge),
@@ -132,8 +142,24 @@ _HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "If-None-Match",
         "in": "header",
         "required": False,
-        "description": "ETags you hold; 304 without a body when one is current.",
+        "description": "ETags you hold (in any content coding); 304 without a body when one "
+        "is current.",
         "schema": {"type": "string"},
+    },
+    "IfMatchRead": {
+        "name": "If-Match",
+        "in": "header",
+        "required": False,
+        "description": "Answer only if the current ETag is one of these (or `*`); 412 otherwise.",
+        "schema": {"type": "string", "pattern": _ETAG_LIST},
+    },
+    "IfNoneMatchWrite": {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "description": "Write only if the current ETag is none of these; `*` writes only if "
+        "the resource does not exist (always 412 here, where it must exist). 412 otherwise.",
+        "schema": {"type": "string", "pattern": _ETAG_LIST},
     },
     "IfMatch": {
         "name": "If-Match",
@@ -155,8 +181,10 @@ _HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
 }
 
 
-def document(operations: Iterable[Operation[Any]], *, version: str) -> dict[str, Any]:
-    """The whole OpenAPI 3.1 document for `operations`."""
+def document(
+    operations: Iterable[Operation[Any]], *, version: str, server: str | None = None
+) -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document for `operations`, served at `server` (else here)."""
     operations = list(operations)
     schemas = _schemas(operations)
     paths: dict[str, dict[str, Any]] = {}
@@ -166,6 +194,13 @@ def document(operations: Iterable[Operation[Any]], *, version: str) -> dict[str,
     return {
         "openapi": "3.1.0",
         "info": {"title": "gateway REST API", "version": version, "description": DESCRIPTION},
+        # Paths carry /api/v1 themselves; without a public URL the server is the host that
+        # served the document (a relative URL, resolved against it).
+        "servers": [
+            {"url": server, "description": "This gateway."}
+            if server
+            else {"url": "/", "description": "The server that serves this document."}
+        ],
         "tags": _TAGS,
         "paths": paths,
         "components": {
@@ -204,8 +239,12 @@ def _schemas(operations: list[Operation[Any]]) -> dict[str, Any]:
             # `fields=` may leave any property out but `id`: a copy that requires only it.
             sparse = copy.deepcopy(schemas[name])
             sparse["required"] = ["id"]
-            sparse["description"] = f"{sparse.get('description', '')} `fields` can narrow it to "
-            "any properties; `id` is always there."
+            # Its own title: generators name classes after titles and drop duplicates.
+            sparse["title"] = f"{name}Fields"
+            sparse["description"] = (
+                f"{sparse.get('description', '')} `fields` can narrow it to any properties; "
+                "`id` is always there."
+            )
             schemas[f"{name}Fields"] = sparse
     return dict(sorted(schemas.items()))
 
@@ -226,9 +265,8 @@ def _operation(operation: Operation[Any], schemas: dict[str, Any]) -> dict[str, 
             *_header_parameters(operation),
         ],
         "responses": _responses(operation, schemas),
+        "description": _description(operation),
     }
-    if operation.description:
-        found["description"] = operation.description
     if operation.body is not None:
         found["requestBody"] = {
             "required": True,
@@ -239,6 +277,34 @@ def _operation(operation: Operation[Any], schemas: dict[str, Any]) -> dict[str, 
     else:
         found["security"] = [{"bearerAuth": []}]
     return found
+
+
+_WHO = {
+    "anyone": "Anyone may call; a bearer token is optional.",
+    "user": "Needs a signed-in caller's bearer token.",
+    "admin": "Needs an admin's bearer token.",
+}
+
+
+def _description(operation: Operation[Any]) -> str:
+    """What the declaration says, then what follows from it (who, caching, retries)."""
+    parts = [operation.description] if operation.description else []
+    parts.append(_WHO[operation.access])
+    if operation.method == "GET":
+        if operation.answer.many:
+            parts.append(
+                "One page of at most `limit` items; the next one is at `page.next_cursor` "
+                'and in the `Link: <...>; rel="next"` header.'
+            )
+        parts.append("The answer carries a strong ETag: send it in If-None-Match for a 304.")
+    elif operation.if_match:
+        parts.append(
+            "Conditional: If-Match (412 when the resource has changed since that ETag) and "
+            "If-None-Match, judged with the row locked."
+        )
+    if operation.method == "POST":
+        parts.append("Safe to retry with an Idempotency-Key.")
+    return " ".join(parts)
 
 
 def _path_parameters(operation: Operation[Any]) -> list[dict[str, Any]]:
@@ -274,8 +340,12 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
             "schema": schema,
         }
         if schema.get("type") == "array":
-            # `fields=id,name`: one parameter, comma-separated (RFC 6570 form, not exploded).
+            # `fields=id,name`: one parameter, comma-separated (RFC 6570 form, not exploded);
+            # the name repeated is accepted too, as generated clients send it.
             parameter.update(style="form", explode=False)
+            parameter["description"] = (
+                f"{description} Comma-separated, or the parameter repeated."
+            ).strip()
         found.append(parameter)
     return found
 
@@ -295,8 +365,11 @@ def _header_parameters(operation: Operation[Any]) -> list[dict[str, Any]]:
     found = []
     if operation.method == "GET":
         found.append({"$ref": "#/components/parameters/IfNoneMatch"})
+        found.append({"$ref": "#/components/parameters/IfMatchRead"})
     if operation.if_match:
         found.append({"$ref": "#/components/parameters/IfMatch"})
+    if _judges_if_none_match(operation):
+        found.append({"$ref": "#/components/parameters/IfNoneMatchWrite"})
     if operation.method == "POST":
         found.append({"$ref": "#/components/parameters/IdempotencyKey"})
     return found
@@ -338,12 +411,17 @@ def _error_statuses(operation: Operation[Any]) -> set[int]:
         statuses.add(404)
     if operation.body is not None:
         statuses |= {413, 415}
-    if operation.if_match:
+    if operation.if_match or operation.method == "GET" or _judges_if_none_match(operation):
         statuses.add(412)
     if operation.method == "POST":
         # An Idempotency-Key still in use by a running request, or reused for another one.
         statuses |= {409, 422}
     return statuses
+
+
+def _judges_if_none_match(operation: Operation[Any]) -> bool:
+    """Writes to an existing resource (`gateway.rest.spec` judges If-None-Match for them)."""
+    return operation.method in ("PUT", "PATCH", "DELETE")
 
 
 def _envelope(operation: Operation[Any]) -> dict[str, Any]:

@@ -135,22 +135,38 @@ async def replace_product(call: Call[NoQuery]) -> Response:
 
 
 async def delete_product(call: Call[NoQuery]) -> Response:
-    await products.delete_product(call.resources, call.principal, call.path_id())
+    await products.delete_product(
+        call.resources, call.principal, call.path_id(), precondition=precondition(call)
+    )
     return Response(status_code=204)
 
 
 def precondition(call: Call[Any]) -> products.Precondition | None:
-    """The If-Match check for the service, or None without the header.
+    """If-Match and If-None-Match, for the service to judge with the row locked; None
+    without either header.
 
-    Raises InvalidParameter for a header that holds no entity tags (a bare version number,
-    say), which could never match and is better reported than answered with 412.
+    In the order of RFC 9110 §13.2.2: If-Match must name the current tag (or be `*`), then
+    If-None-Match must not (`*` never holds: the product exists). Raises InvalidParameter
+    for a header that holds no entity tags (a bare version number, say), which could never
+    match and is better reported than answered with 412.
     """
-    header = call.header("if-match")
-    if header is None:
+    if_match = call.header("if-match")
+    if_none_match = call.header("if-none-match")
+    if if_match is None and if_none_match is None:
         return None
-    if etags.parse(header) is None:
-        raise InvalidParameter("If-Match", 'must be "*" or ETags as GET sent them, quoted')
-    return lambda current: etags.match(header, etags.of(json_bytes({"data": current})))
+    for name, header in (("If-Match", if_match), ("If-None-Match", if_none_match)):
+        if header is not None and etags.parse(header) is None:
+            raise InvalidParameter(name, 'must be "*" or ETags as GET sent them, quoted')
+
+    def judge(current: products.Product) -> str | None:
+        tag = etags.of(json_bytes({"data": current}))
+        if if_match is not None and not etags.match(if_match, tag):
+            return "it has changed since that ETag was issued; read it again and retry."
+        if if_none_match is not None and etags.none_match(if_none_match, tag):
+            return "If-None-Match names its current ETag (or is *, and it exists)."
+        return None
+
+    return judge
 
 
 _ITEM = "/products/{id}"
@@ -239,5 +255,6 @@ OPERATIONS: list[Operation[Any]] = [
         description="Its reviews go with it; refused (409) while orders refer to it.",
         access="admin",
         errors=_WRITE_ERRORS,
+        if_match=True,
     ),
 ]

@@ -114,12 +114,9 @@ def bracketed_parameters(root: Type) -> list[dict[str, Any]]:
                 "required": False,
                 "description": f"How many `{path}` to embed (with `include={path}`), 1 to "
                 f"{relation.max_limit}; {relation.default_limit} without it.",
-                "schema": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": relation.max_limit,
-                    "default": relation.default_limit,
-                },
+                # No `default` here: generated clients send defaults, and a limit for a
+                # relation that is not included is refused.
+                "schema": {"type": "integer", "minimum": 1, "maximum": relation.max_limit},
             }
         )
     return found

@@ -10,6 +10,7 @@ the two cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -19,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway import parameters
+from gateway import etags, parameters
 from gateway.bodies import json_body
-from gateway.errors import InvalidParameter
+from gateway.errors import InvalidParameter, NotFound, PreconditionFailed
 from gateway.ids import parse_id
 from gateway.middleware.authentication import principal_of
 from gateway.parameters import Parameters
@@ -124,6 +125,7 @@ class Operation(Generic[Q]):
     errors: tuple[int, ...] = ()
     """Statuses beyond those the declaration implies (400, 401/403, 404 on a path id...)."""
     if_match: bool = False
+    """The handler judges If-Match and If-None-Match itself, atomically with the write."""
     per_user: bool = False
     """Answers are the caller's own data: `Cache-Control: private, no-store`."""
     path_parameters: Mapping[str, PathParameter] = field(default_factory=dict)
@@ -137,12 +139,13 @@ class Operation(Generic[Q]):
     def path_parameter(self, name: str) -> PathParameter:
         return self.path_parameters.get(name, ID)
 
-    async def run(self, request: Request) -> Response:
+    async def run(self, request: Request, read: Operation[Any] | None = None) -> Response:
         """Check who calls, parse the query as declared, and hand the call to the handler.
 
         Who may call is settled first (401, then 403), so an anonymous or unprivileged
         caller learns nothing from how its parameters would have been judged; the service
-        checks again, as it does for GraphQL.
+        checks again, as it does for GraphQL. `read` is the GET of the same path, which
+        gives a write's target its current representation for If-None-Match.
         """
         if self.access == "admin":
             require_admin(principal_of(request.scope))
@@ -152,23 +155,83 @@ class Operation(Generic[Q]):
             # Ignoring it would let the write through unconditionally, which is exactly what
             # the client asked us not to do.
             raise InvalidParameter("If-Match", "this operation does not take conditional writes")
-        values = _single_values(request)
+        values = query_values(request, list_parameters(self.query))
         bracketed: dict[str, str] = {}
         if self.reads is not None:
             bracketed = {n: values.pop(n) for n in list(values) if BRACKETED.match(n)}
         query = parameters.parse(self.query, values)
+        if self.method != "GET" and not self.if_match:
+            await _judge_if_none_match(request, self.method, read)
         response = await self.handler(Call(request, query, bracketed))
         if self.per_user:
             response.headers["Cache-Control"] = PRIVATE
+        location = response.headers.get("location")
+        if location is not None and location.startswith("/"):
+            public_url = _resources(request).settings.public_url
+            if public_url is not None:
+                response.headers["Location"] = public_url + location
         return response
 
 
-def _single_values(request: Request) -> dict[str, str]:
-    """The query string as a mapping; a name given twice is refused, not silently merged."""
+def _resources(request: Request) -> Resources:
+    resources: Resources = request.state.resources
+    return resources
+
+
+async def _judge_if_none_match(request: Request, method: str, read: Operation[Any] | None) -> None:
+    """412 when If-None-Match names the target's current ETag, or is `*` and it exists.
+
+    A POST creates something new or acts on something without a representation of its own
+    (a cancel, a sign-in): nothing there can match, so the condition always holds. Other
+    writes compare with what GET answers at the same path just before the write; unlike
+    If-Match on products, this check is not atomic with the write.
+    """
+    header = request.headers.get("if-none-match")
+    if header is None:
+        return
+    if etags.parse(header) is None:
+        raise InvalidParameter("If-None-Match", 'must be "*" or ETags as GET sent them, quoted')
+    if method == "POST":
+        return
+    if read is None:
+        raise InvalidParameter("If-None-Match", "this operation does not take conditional writes")
+    try:
+        current = await read.handler(Call(request, parameters.parse(read.query, {})))
+    except NotFound:
+        return
+    tag = current.headers.get("etag") or etags.of(bytes(current.body))
+    if etags.none_match(header, tag):
+        raise PreconditionFailed(
+            "If-None-Match names the current ETag of this resource (or is *, and it exists); "
+            "nothing was changed."
+        )
+
+
+@functools.cache
+def list_parameters(model: type[Parameters]) -> frozenset[str]:
+    """The names of `model`'s parameters that hold lists (`fields`, `include`)."""
+    properties = model.model_json_schema().get("properties", {})
+    return frozenset(
+        name
+        for name, schema in properties.items()
+        if schema.get("type") == "array"
+        or any(option.get("type") == "array" for option in schema.get("anyOf", ()))
+    )
+
+
+def query_values(request: Request, lists: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The query string as a mapping, a list parameter's repeats joined with commas.
+
+    `fields=a&fields=b` is `fields=a,b` (what generated clients send for an array); any
+    other name given twice is refused, not silently merged.
+    """
     values: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
         if key in values:
-            raise InvalidParameter(key, "given more than once")
+            if key not in lists:
+                raise InvalidParameter(key, "given more than once")
+            values[key] = f"{values[key]},{value}"
+            continue
         values[key] = value
     return values
 
@@ -188,6 +251,6 @@ def _dispatch(operations: Mapping[str, Operation[Any]]) -> Callable[[Request], A
     async def endpoint(request: Request) -> Response:
         # Starlette answers HEAD with the GET handler; the body is dropped on the way out.
         method = "GET" if request.method == "HEAD" else request.method
-        return await operations[method].run(request)
+        return await operations[method].run(request, operations.get("GET"))
 
     return endpoint

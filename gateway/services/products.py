@@ -39,7 +39,8 @@ STATEMENTS = (
 )
 
 Product = dict[str, Any]
-Precondition = Callable[[Product], bool]
+Precondition = Callable[[Product], str | None]
+"""Judges the product as it is (row locked): None when the write may go ahead, else why not."""
 """Whether a write may go ahead, judged on the product as it is (If-Match)."""
 
 MAX_PRICE = Decimal("9999999999.99")
@@ -285,22 +286,31 @@ async def _check(resources: Resources, product_id: int, precondition: Preconditi
     """Lock the product's row, then judge `precondition` on it: no write slips in between."""
     if await resources.db.fetch_val("products.lock", {"id": product_id}) is None:
         raise NotFound(f"Product {product_id} does not exist.")
-    if not precondition(await get_product(resources, product_id)):
-        raise PreconditionFailed(
-            f"Product {product_id} has changed since that ETag was issued; "
-            "read it again and retry with the new ETag."
-        )
+    refusal = precondition(await get_product(resources, product_id))
+    if refusal is not None:
+        raise PreconditionFailed(f"Product {product_id}: {refusal}")
 
 
-async def delete_product(resources: Resources, principal: Principal, product_id: int) -> int:
+async def delete_product(
+    resources: Resources,
+    principal: Principal,
+    product_id: int,
+    *,
+    precondition: Precondition | None = None,
+) -> int:
     """Delete a product (admin); its reviews and tag links go with it. Returns its id.
 
-    Raises Unauthenticated, Forbidden, NotFound, or Conflict while order lines refer to it.
-    Announces the deletion to subscribers (`events`).
+    With `precondition`, only if it holds for the product as it is, judged with the row
+    locked. Raises Unauthenticated, Forbidden, NotFound, PreconditionFailed (nothing is
+    deleted), or Conflict while order lines refer to it. Announces the deletion to
+    subscribers (`events`).
     """
     require_admin(principal)
     try:
-        deleted = await resources.db.fetch_val("products.delete", {"id": product_id})
+        async with resources.db.transaction():
+            if precondition is not None:
+                await _check(resources, product_id, precondition)
+            deleted = await resources.db.fetch_val("products.delete", {"id": product_id})
     except ConstraintViolation as exc:
         raise _problem(exc) from None
     if deleted is None:
