@@ -116,7 +116,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             host=host,
             port=port,
             workers=workers,
-            proxy_headers=True,
+            # The app resolves client addresses itself, from FORWARDED_ALLOW_IPS.
+            proxy_headers=False,
             timeout_graceful_shutdown=30,
             access_log=False,
             log_config=None,

@@ -8,7 +8,7 @@ import orjson
 from starlette.responses import Response
 
 from gateway import telemetry
-from gateway.errors import GatewayError, MethodNotAllowed, ValidationFailed
+from gateway.errors import GatewayError, MethodNotAllowed, RateLimited, ValidationFailed
 
 PROBLEM_TYPE_BASE = "https://gateway.example/problems/"
 
@@ -44,9 +44,11 @@ def problem_body(error: GatewayError) -> dict[str, Any]:
 
 
 def protocol_headers(error: GatewayError) -> dict[str, str]:
-    """The HTTP headers that go with `error` in either style: Retry-After, Allow, and
-    WWW-Authenticate on a 401."""
+    """The HTTP headers that go with `error` in either style: Retry-After, Allow,
+    WWW-Authenticate on a 401, and the RateLimit-* of the allowance that refused."""
     headers: dict[str, str] = {}
+    if isinstance(error, RateLimited):
+        headers.update(error.headers)
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, MethodNotAllowed):

@@ -10,6 +10,7 @@ from gateway.db import Database
 from gateway.lifecycle import Lifecycle
 from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
+from gateway.revocation import AccountStates
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 
@@ -29,3 +30,4 @@ class Resources:
     reads: ReadCache
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     metrics: Metrics = field(default_factory=Metrics)
+    accounts: AccountStates = field(default_factory=AccountStates)

@@ -35,7 +35,7 @@ from gateway.graphql.errors import codes
 from gateway.graphql.execution import Engine, Rejected, errors_body
 from gateway.graphql.operations import Operation
 from gateway.graphql.results import ResultCache
-from gateway.middleware.authentication import identity_of, principal_of
+from gateway.middleware.authentication import address_of, identity_of, principal_of
 from gateway.responses import protocol_headers
 from gateway.types import Resources
 
@@ -126,12 +126,14 @@ class GraphQLEndpoint:
         if errors:
             return _refusal(errors)
         principal = principal_of(request.scope)
-        context = Context(resources, principal)
+        context = Context(resources, principal, address=address_of(request.scope))
         answer = await self.results.respond(
             resources, prepared, principal, lambda: self.engine.execute(prepared, context)
         )
         if isinstance(answer, bytes):
             return Response(answer, media_type="application/json")
+        if context.refused is not None:
+            return _refused_response(answer, context.refused)
         return _result_response(answer)
 
 
@@ -148,17 +150,14 @@ def _json_parameter(params: Mapping[str, str], name: str) -> Any:
 async def _charge(
     request: Request, resources: Resources, operation: Operation | None
 ) -> Response | None:
-    """Charge one operation per root field (aliases count), and sign-ins against their own
-    allowance; a 429 response when either is spent, else None."""
+    """Charge one operation per root field (aliases count); a 429 response when the
+    allowance is spent, else None. (Failed sign-ins are limited by the `login` resolver.)"""
     identity = identity_of(request.scope)
     fields = operation.root_fields if operation else ()
     read_only = operation is not None and operation.kind == "query"
     decision = await resources.limiter.charge(
         identity, cost=max(1, len(fields)), read_only=read_only
     )
-    logins = fields.count("login") if operation and operation.kind == "mutation" else 0
-    if decision.allowed and logins:
-        decision = await resources.limiter.charge(identity, "login", cost=logins)
     if decision.allowed:
         return None
     response = error_response(RateLimited(decision.reset))
@@ -169,6 +168,16 @@ async def _charge(
 def _refusal(errors: list[GraphQLError]) -> Response:
     """400 for a request that never ran: parse, validation, limits or variables."""
     return Response(orjson.dumps(errors_body(errors)), 400, media_type="application/json")
+
+
+def _refused_response(result: dict[str, Any], refused: RateLimited) -> Response:
+    """A sign-in refused by its limits: 429 with Retry-After and that limit's RateLimit-*
+    headers when nothing else of the operation produced data, else the usual answer."""
+    data = result.get("data")
+    if data is None or all(value is None for value in data.values()):
+        headers = protocol_headers(refused)
+        return Response(orjson.dumps(result), 429, headers, media_type="application/json")
+    return _result_response(result)
 
 
 def _result_response(result: dict[str, Any]) -> Response:

@@ -30,6 +30,7 @@ from gateway.graphql.errors import format_error
 from gateway.graphql.execution import Engine, Rejected, errors_body
 from gateway.middleware.authentication import identity_of
 from gateway.principal import ANONYMOUS, Principal
+from gateway.services import sessions
 from gateway.tokens import INVALID
 from gateway.types import Resources
 
@@ -93,9 +94,13 @@ class TransportWSHandler(GraphQLTransportWSHandler):
         client_context.connection_init_received = True
         resources: Resources = websocket.state.resources
         try:
-            websocket.scope["principal"] = _authenticate(resources, message.get("payload"))
+            websocket.scope["principal"] = await _authenticate(resources, message.get("payload"))
         except Unauthenticated:
             await websocket.close(code=4403, reason="Forbidden")
+            return
+        except GatewayError:
+            # The session check could not reach the database: not the client's fault.
+            await websocket.close(code=1011, reason="Try again later")
             return
         await websocket.send_json({"type": self.GQL_CONNECTION_ACK})
         client_context.connection_acknowledged = True
@@ -210,7 +215,7 @@ def _principal(websocket: WebSocket) -> Principal:
     return found
 
 
-def _authenticate(resources: Resources, payload: Any) -> Principal:
+async def _authenticate(resources: Resources, payload: Any) -> Principal:
     """The principal a connection_init payload names: anonymous without Authorization."""
     if payload is None:
         return ANONYMOUS
@@ -224,4 +229,4 @@ def _authenticate(resources: Resources, payload: Any) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated(INVALID)
-    return resources.tokens.verify(token.strip())
+    return await sessions.authenticate(resources, token.strip())
