@@ -27,7 +27,10 @@ USER gateway
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/livez', timeout=2).status == 200 else 1)"]
-# uvicorn directly: proxy headers from the reverse proxy, and a bounded graceful shutdown.
+# uvicorn directly, with a bounded graceful shutdown. The app itself takes the client's
+# address from X-Forwarded-For, and only when the peer is one of FORWARDED_ALLOW_IPS
+# (loopback unless the deployment names its proxy), so uvicorn's own handling is off; the
+# app also sets logging up (JSON lines, LOG_LEVEL) and writes the access log itself.
 CMD ["uvicorn", "gateway.app:app_from_env", "--factory", "--host", "0.0.0.0", "--port", "8000", \
-     "--proxy-headers", "--forwarded-allow-ips", "*", "--timeout-graceful-shutdown", "25", \
+     "--no-proxy-headers", "--timeout-graceful-shutdown", "25", \
      "--no-access-log", "--loop", "uvloop", "--http", "httptools"]

@@ -14,20 +14,21 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import cache, migrations, probes, rest, services, statements
+from gateway import cache, logs, migrations, probes, rest, services, statements
 from gateway.compare import page as compare_page
 from gateway.db import Database
 from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
-from gateway.graphql.endpoint import GraphQLEndpoint, refusal_for
+from gateway.graphql.endpoint import GraphQLEndpoint
 from gateway.graphql.execution import Engine
 from gateway.graphql.planned import PlannedQueries
 from gateway.graphql.results import ResultCache
 from gateway.graphql.schema import build_schema
 from gateway.graphql.websocket import TransportWSHandler
 from gateway.lifecycle import Lifecycle
-from gateway.metrics import Metrics
+from gateway.metrics import Metrics, MetricsServer
 from gateway.metrics import endpoint as metrics_endpoint
 from gateway.middleware.authentication import AuthenticationMiddleware
 from gateway.middleware.bodylimit import BodyLimitMiddleware
@@ -40,9 +41,10 @@ from gateway.middleware.httpcache import HTTPCacheMiddleware
 from gateway.middleware.idempotency import IdempotencyMiddleware
 from gateway.middleware.nosniff import NoSniffMiddleware
 from gateway.middleware.ratelimit import RateLimitMiddleware
-from gateway.ratelimit import RateLimiter
-from gateway.responses import problem_response
+from gateway.ratelimit import RateLimiter, SignInLimits
+from gateway.responses import problem_response, refusal
 from gateway.rest import docs
+from gateway.revocation import AccountStates
 from gateway.services.caching import ReadCache
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
@@ -100,12 +102,20 @@ def create_app(settings: Settings) -> Starlette:
             store,
             prefix=settings.cache_prefix,
             general=settings.rate_limit_per_minute,
-            login=settings.login_rate_limit_per_minute,
+            sign_in=SignInLimits(
+                per_account=settings.login_failures_per_account,
+                account_window=settings.login_account_window,
+                per_address=settings.login_failures_per_address,
+                address_window=settings.login_address_window,
+            ),
             metrics=metrics,
         )
         lifecycle = Lifecycle()
+        side = MetricsServer(metrics, settings) if settings.metrics_port else None
         try:
             await _check_schema(db, settings)
+            if side is not None:
+                await side.start()
             lifecycle.install(settings.drain_seconds)
             metrics.observe_pool(lambda: db.pool_in_use, settings.db_pool_max_size)
             _settle_heap()
@@ -120,9 +130,12 @@ def create_app(settings: Settings) -> Starlette:
                     reads=ReadCache(store, settings.cache_prefix, enabled=settings.cache_enabled),
                     lifecycle=lifecycle,
                     metrics=metrics,
+                    accounts=AccountStates(ttl=settings.session_check_seconds),
                 )
             }
         finally:
+            if side is not None:
+                await side.stop()
             # What start-up built may be garbage now (an app made and closed again within
             # one process, as in tests): let the collector see it again.
             gc.unfreeze()
@@ -130,6 +143,12 @@ def create_app(settings: Settings) -> Starlette:
             await store.close()
             await db.disconnect()
 
+    # With METRICS_PORT, /metrics is served on that port only (see gateway.metrics).
+    metrics_routes: list[BaseRoute] = []
+    if not settings.metrics_port:
+        metrics_routes.append(
+            Route("/metrics", metrics_endpoint(metrics, settings.metrics_token), methods=["GET"])
+        )
     routes = [
         Mount("/api/v1", routes=rest.ROUTES),
         # Another method gets 405 in the GraphQL shape (_http_error).
@@ -137,7 +156,7 @@ def create_app(settings: Settings) -> Starlette:
         WebSocketRoute("/graphql", subscriptions.endpoint),
         Route("/livez", probes.livez, methods=["GET"]),
         Route("/readyz", probes.readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
+        *metrics_routes,
         *docs.routes(public_url=settings.public_url),
         *compare_page.ROUTES,
     ]
@@ -145,17 +164,21 @@ def create_app(settings: Settings) -> Starlette:
         log.warning("ALLOWED_HOSTS is *: requests addressed to any host name are served")
     return Starlette(
         routes=routes,
-        # Outermost first. Headers every answer needs (nosniff, CORS) wrap everything, the
-        # masked 500 of RequestContext included; compression wraps the layers that make
-        # and judge bodies (its ETags build on HTTPCache's).
+        # Outermost first. The client's address comes first (from X-Forwarded-For only when
+        # the peer is one of the FORWARDED_ALLOW_IPS proxies, the same under `gateway serve`,
+        # which turns uvicorn's own handling off, and under the uvicorn command, whose own
+        # handling reads the same variable). Headers every answer needs (nosniff, CORS) wrap
+        # everything, the masked 500 of RequestContext included; compression wraps the layers
+        # that make and judge bodies (its ETags build on HTTPCache's).
         middleware=[
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips)),
             Middleware(NoSniffMiddleware),
             Middleware(CORSMiddleware, allow_origins=settings.cors_allow_origins, routes=routes),
             Middleware(RequestContextMiddleware),
             Middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts),
             Middleware(CompressionMiddleware, min_bytes=settings.compression_min_bytes),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
-            Middleware(AuthenticationMiddleware),
+            Middleware(AuthenticationMiddleware, exempt=("/metrics",)),
             Middleware(RateLimitMiddleware),
             Middleware(ReadYourWritesMiddleware),
             Middleware(IdempotencyMiddleware),
@@ -183,8 +206,14 @@ def _jwt_secret(settings: Settings) -> str:
 
 
 def app_from_env() -> Starlette:
-    """The uvicorn factory: `uvicorn --factory gateway.app:app_from_env`."""
-    return create_app(Settings.from_env())
+    """The uvicorn factory: `uvicorn --factory gateway.app:app_from_env`.
+
+    It sets logging up exactly as `gateway serve` does (JSON lines at LOG_LEVEL, the
+    gateway's own access log), replacing what the uvicorn command configured before it.
+    """
+    settings = Settings.from_env()
+    logs.configure(settings.log_level)
+    return create_app(settings)
 
 
 async def _check_schema(db: Database, settings: Settings) -> None:
@@ -213,10 +242,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
         methods = {m.strip() for m in allowed.split(",") if m.strip()}
-        refused = MethodNotAllowed(sorted(methods, key=_METHOD_ORDER.index))
-        if request.url.path == "/graphql":
-            return refusal_for(request, refused)
-        return problem_response(refused)
+        return refusal(request.scope, MethodNotAllowed(sorted(methods, key=_METHOD_ORDER.index)))
     if exc.status_code == 404:
         return problem_response(NotFound(f"Nothing lives at {request.url.path}."))
     error = GatewayError(exc.detail)

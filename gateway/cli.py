@@ -116,7 +116,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             host=host,
             port=port,
             workers=workers,
-            proxy_headers=True,
+            # The app resolves client addresses itself, from FORWARDED_ALLOW_IPS.
+            proxy_headers=False,
             timeout_graceful_shutdown=30,
             # WebSocket messages past the body cap are refused (1009) before they are read
             # whole; the /graphql socket checks the same cap for servers started otherwise.

@@ -170,8 +170,13 @@ class RateLimited(ClientError):
     status = 429
     title = "Too many requests"
 
-    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+    def __init__(
+        self, retry_after: int, detail: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         self.retry_after = retry_after
+        # The RateLimit-* headers of the allowance that refused, when it was not the
+        # general one (sign-in failures).
+        self.headers = headers or {}
         super().__init__(detail or f"Rate limit reached; retry in {retry_after} s.")
 
 

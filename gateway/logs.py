@@ -32,14 +32,24 @@ class JSONFormatter(logging.Formatter):
 
 
 def configure(level: str = "info") -> None:
-    """Send the gateway's and uvicorn's logs to stderr as JSON lines."""
+    """Send the gateway's and uvicorn's logs to stderr as JSON lines, at `level`.
+
+    Both entry points call it: `gateway serve` before it starts uvicorn, and the uvicorn
+    factory (`gateway.app:app_from_env`) when it builds the app. Under the uvicorn command,
+    that is after uvicorn applied its own logging set-up, which this replaces: uvicorn's
+    loggers lose their handlers, levels and propagation settings and speak through ours.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JSONFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
     # The gateway writes its own access log with request ids and query counts.
-    logging.getLogger("uvicorn.access").disabled = True
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.disabled = True

@@ -6,6 +6,7 @@ Hashing is deliberately slow, so it runs in a worker thread and never blocks the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -52,12 +53,18 @@ async def hash_password(password: str) -> str:
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when `password` matches; a missing or unusable hash still costs a full check."""
+    """True when `password` matches; a missing or unusable hash (no account, or `!`: an
+    account without a password) still costs a full check, so timing tells nothing."""
 
     def check() -> bool:
         try:
             return _HASHER.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
-        except (VerificationError, InvalidHashError):
+        except VerificationError:
+            return False
+        except InvalidHashError:
+            # argon2 refuses a hash it cannot parse at once: pay for a real check anyway.
+            with contextlib.suppress(VerificationError):
+                _HASHER.verify(_DUMMY_HASH, password)
             return False
 
     return await asyncio.to_thread(check)

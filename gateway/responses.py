@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.datastructures import Headers
 from starlette.responses import Response
+from starlette.types import Scope
 
 from gateway import telemetry
-from gateway.errors import GatewayError, MethodNotAllowed, ValidationFailed
+from gateway.errors import GatewayError, MethodNotAllowed, RateLimited, ValidationFailed
+from gateway.graphql import media
 
 PROBLEM_TYPE_BASE = "https://gateway.example/problems/"
 
@@ -44,9 +47,11 @@ def problem_body(error: GatewayError) -> dict[str, Any]:
 
 
 def protocol_headers(error: GatewayError) -> dict[str, str]:
-    """The HTTP headers that go with `error` in either style: Retry-After, Allow, and
-    WWW-Authenticate on a 401."""
+    """The HTTP headers that go with `error` in either style: Retry-After, Allow,
+    WWW-Authenticate on a 401, and the RateLimit-* of the allowance that refused."""
     headers: dict[str, str] = {}
+    if isinstance(error, RateLimited):
+        headers.update(error.headers)
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, MethodNotAllowed):
@@ -54,6 +59,44 @@ def protocol_headers(error: GatewayError) -> dict[str, str]:
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="gateway"'
     return headers
+
+
+GRAPHQL_PATH = "/graphql"
+
+
+def graphql_error_response(error: GatewayError, chosen: str = media.JSON) -> Response:
+    """A transport-level refusal in the GraphQL response shape, with the matching status,
+    in the media type `chosen` (gateway.graphql.media)."""
+    stats = telemetry.current()
+    body = {
+        "errors": [
+            {
+                "message": error.detail,
+                "extensions": {
+                    "code": error.code,
+                    "request_id": stats.request_id if stats else None,
+                },
+            }
+        ]
+    }
+    return Response(
+        orjson.dumps(body),
+        error.status,
+        protocol_headers(error),
+        media_type=media.CONTENT_TYPES[chosen],
+    )
+
+
+def refusal(scope: Scope, error: GatewayError) -> Response:
+    """`error` as the path's clients read errors: the GraphQL shape at /graphql (in the media
+    type its Accept prefers), problem+json everywhere else. For refusals made before any
+    endpoint runs: a broken token, a body too large, a method the route does not take."""
+    if scope.get("path") != GRAPHQL_PATH:
+        return problem_response(error)
+    chosen = media.negotiate(Headers(scope=scope).get("accept")) or media.JSON
+    response = graphql_error_response(error, chosen)
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 def problem_response(error: GatewayError) -> Response:

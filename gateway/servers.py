@@ -17,7 +17,7 @@ from gateway import embedded, migrations, passwords, statements
 from gateway import seed as seeding
 from gateway.cache import MemoryCache
 from gateway.db import Database
-from gateway.errors import Conflict
+from gateway.errors import Conflict, ValidationFailed
 from gateway.principal import Role
 from gateway.ratelimit import RateLimiter
 from gateway.seed import Scale, seed
@@ -135,6 +135,8 @@ class Servers:
                 )
             except Conflict:
                 return 1, f"an account with the email {email} already exists"
+            except ValidationFailed as exc:
+                return 2, "; ".join(f"{e.field.replace('_', ' ')} {e.message}" for e in exc.errors)
         return 0, f"created {role} account {account['id']} <{email}>"
 
     async def migrate(self, *, check_only: bool) -> int:
@@ -187,7 +189,7 @@ def _cli_resources(settings: Settings, db: Database) -> Resources:
         db=db,
         cache=cache,
         tokens=TokenIssuer("cli-issues-no-tokens", issuer="", audience="", ttl=0),
-        limiter=RateLimiter(cache, prefix="cli", general=1, login=1),
+        limiter=RateLimiter(cache, prefix="cli", general=1),
         reads=ReadCache(cache, "cli", enabled=False),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -53,7 +54,15 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     drain_seconds: float = 0.0
     rate_limit_per_minute: int = 600
-    login_rate_limit_per_minute: int = 5
+    login_failures_per_account: int = 5
+    login_account_window: int = 900
+    login_failures_per_address: int = 50
+    login_address_window: int = 60
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    session_check_seconds: float = 5.0
+    refresh_grace_seconds: int = 10
+    metrics_token: str | None = None
+    metrics_port: int | None = None
     graphql_max_tokens: int = 15_000
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 30
@@ -101,6 +110,9 @@ class Settings:
         """Read every GATEWAY_*/DB_*/REDIS_* variable; raise SettingsError on a bad value."""
         env = os.environ if environ is None else environ
         defaults = cls()
+        for old, new in _RETIRED.items():
+            if env.get(old):
+                raise SettingsError(f"{old} is no longer read: {new}")
         raw_mode = env.get("GATEWAY_ENV", defaults.env)
         if raw_mode == "production":
             mode: Environment = "production"
@@ -133,7 +145,9 @@ class Settings:
             cache_prefix=env.get("CACHE_PREFIX", defaults.cache_prefix),
             cache_enabled=_bool(env, "CACHE_ENABLED", defaults.cache_enabled),
             read_planner=_bool(env, "READ_PLANNER", defaults.read_planner),
-            log_level=env.get("LOG_LEVEL", defaults.log_level).lower(),
+            log_level=_choice(
+                env, "LOG_LEVEL", defaults.log_level, ("debug", "info", "warning", "error")
+            ),
             sql_dir=Path(env["GATEWAY_SQL_DIR"])
             if env.get("GATEWAY_SQL_DIR")
             else defaults.sql_dir,
@@ -154,9 +168,27 @@ class Settings:
             rate_limit_per_minute=_int(
                 env, "RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute, 1, 1_000_000
             ),
-            login_rate_limit_per_minute=_int(
-                env, "LOGIN_RATE_LIMIT_PER_MINUTE", defaults.login_rate_limit_per_minute, 1, 10_000
+            login_failures_per_account=_int(
+                env, "LOGIN_FAILURES_PER_ACCOUNT", defaults.login_failures_per_account, 1, 10_000
             ),
+            login_account_window=_int(
+                env, "LOGIN_ACCOUNT_WINDOW_SECONDS", defaults.login_account_window, 1, 86_400
+            ),
+            login_failures_per_address=_int(
+                env, "LOGIN_FAILURES_PER_ADDRESS", defaults.login_failures_per_address, 1, 1_000_000
+            ),
+            login_address_window=_int(
+                env, "LOGIN_ADDRESS_WINDOW_SECONDS", defaults.login_address_window, 1, 86_400
+            ),
+            forwarded_allow_ips=_networks(env, "FORWARDED_ALLOW_IPS", defaults.forwarded_allow_ips),
+            session_check_seconds=_float(
+                env, "SESSION_CHECK_SECONDS", defaults.session_check_seconds
+            ),
+            refresh_grace_seconds=_int(
+                env, "REFRESH_GRACE_SECONDS", defaults.refresh_grace_seconds, 0, 300
+            ),
+            metrics_token=_metrics_token(env),
+            metrics_port=_int(env, "METRICS_PORT", 0, 1, 65535) or None,
             graphql_max_tokens=_int(
                 env, "GRAPHQL_MAX_TOKENS", defaults.graphql_max_tokens, 100, 1_000_000
             ),
@@ -206,6 +238,48 @@ class Settings:
                 env, "COMPRESSION_MIN_BYTES", defaults.compression_min_bytes, 0, 1 << 30
             ),
         )
+
+
+# Settings that were replaced: a value set for them would silently stop doing anything.
+_RETIRED = {
+    "LOGIN_RATE_LIMIT_PER_MINUTE": "sign-ins are limited by failures, with "
+    "LOGIN_FAILURES_PER_ACCOUNT and LOGIN_FAILURES_PER_ADDRESS (see the README)",
+}
+
+
+def _networks(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (CIDR); `*` is refused: trust must be named."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    entries = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for entry in entries:
+        if entry == "*":
+            raise SettingsError(
+                f"{name} must list the proxies' addresses or networks, not '*': with '*' "
+                "every client could pick its own address (use 0.0.0.0/0 if you really mean it)"
+            )
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"{name} must be comma-separated IP addresses or networks, not {entry!r}"
+            ) from None
+    return entries
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("METRICS_TOKEN") or None
+    if token is not None and len(token) < 16:
+        raise SettingsError("METRICS_TOKEN must be at least 16 characters")
+    return token
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -68,3 +70,15 @@ def begin(request_id: str) -> RequestStats:
 def current() -> RequestStats | None:
     """The counters of the request being served, or None outside a request."""
     return _current.get()
+
+
+@contextmanager
+def aside() -> Iterator[None]:
+    """Run work that is not the request's own without counting it: the session check, at
+    most one statement per account per SESSION_CHECK_SECONDS, whichever request meets it,
+    would otherwise make X-Query-Count of the same request vary from one call to the next."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)

@@ -11,6 +11,7 @@ from gateway.lifecycle import Lifecycle
 from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
 from gateway.reads.planner import Planner
+from gateway.revocation import AccountStates
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 
@@ -31,3 +32,4 @@ class Resources:
     planner: Planner = field(default_factory=Planner)
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     metrics: Metrics = field(default_factory=Metrics)
+    accounts: AccountStates = field(default_factory=AccountStates)

@@ -204,7 +204,8 @@ def settings(database_url: str, redis_url: str) -> Settings:
         jwt_secret=TEST_JWT_SECRET,
         # Generous, so only the tests about rate limits ever meet them (they lower these).
         rate_limit_per_minute=100_000,
-        login_rate_limit_per_minute=10_000,
+        login_failures_per_account=10_000,
+        login_failures_per_address=10_000,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -34,14 +36,33 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def gateway_serve(port: int) -> list[str]:
+    """The command line of `gateway serve` on `port`."""
+    return [sys.executable, "-m", "gateway", "serve", "--port", str(port)]
+
+
+def dockerfile_command(port: int) -> list[str]:
+    """The Dockerfile's CMD, verbatim but for the address it binds (loopback, `port`), run
+    with this environment's Python."""
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    line = next(line for line in dockerfile.splitlines() if line.startswith("CMD "))
+    argv: list[str] = json.loads(line[len("CMD ") :])
+    assert argv[0] == "uvicorn", argv
+    for flag, value in (("--host", "127.0.0.1"), ("--port", str(port))):
+        argv[argv.index(flag) + 1] = value
+    return [sys.executable, "-m", *argv]
+
+
 class Served:
-    """`gateway serve` in a subprocess, waited on until /readyz answers 200."""
+    """A gateway in a subprocess (`gateway serve` unless `command` says otherwise), waited
+    on until /readyz answers 200."""
 
     def __init__(
         self,
         env: dict[str, str],
         port: int | None = None,
         timeout: float = 90,
+        command: Callable[[int], list[str]] = gateway_serve,
         *,
         host: str | None = None,
     ) -> None:
@@ -49,7 +70,7 @@ class Served:
         self.log = tempfile.TemporaryFile(mode="w+")
         self._final = ""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--port", str(self.port)],
+            command(self.port),
             env=env,
             cwd=PROJECT_ROOT,
             stdout=self.log,

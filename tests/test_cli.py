@@ -133,6 +133,14 @@ def test_user_create_reads_the_password_from_stdin(fresh_database_url: str) -> N
     assert "at least 10 characters" in weak.stderr
     no_stdin_flag = run_cli("user", "create", "--email", "n@example.com", env=env)
     assert no_stdin_flag.returncode == 2
+    escape = run_cli(
+        *("user", "create", "--email", "e@example.com", "--password-stdin"),
+        *("--display-name", "\x1b[31mred"),
+        env=env,
+        stdin="a long operator password\n",
+    )
+    assert escape.returncode == 2
+    assert "display name must not contain control" in escape.stderr
 
 
 async def _login(database_url: str, email: str, password: str) -> int:

@@ -23,12 +23,13 @@ from gateway.compare.recorder import Call
 from gateway.compare.report import markdown, reading, scenario_dict, table
 from gateway.compare.runner import Runner
 from gateway.db import Database
+from gateway.revocation import AccountStates
 from gateway.seed import Scale, seed
 from gateway.servers import DEVELOPMENT_ACCOUNTS
 from gateway.services import accounts
 from gateway.settings import Settings
 from gateway.types import Resources
-from tests.conftest import STATEMENTS, app_client
+from tests.conftest import STATEMENTS, Actors, app_client
 
 pytestmark = pytest.mark.anyio
 
@@ -39,8 +40,8 @@ async def seed_demo(database_url: str) -> None:
     await db.connect()
     try:
         await seed(db, Scale.parse("small"))
-        # set_password needs nothing but the database.
-        resources = cast(Resources, SimpleNamespace(db=db))
+        # set_password needs nothing but the database (and a session cache to drop from).
+        resources = cast(Resources, SimpleNamespace(db=db, accounts=AccountStates()))
         for email, password in DEVELOPMENT_ACCOUNTS:
             await accounts.set_password(resources, email, password)
     finally:
@@ -189,9 +190,17 @@ async def test_every_scenario_runs_cleanly_and_leaves_the_data_as_it_was(
     orjson.loads(orjson.dumps([scenario_dict(r) for r in results]))
 
 
-async def test_production_runs_only_the_anonymous_read_scenarios(settings: Settings) -> None:
+async def test_production_runs_only_the_anonymous_read_scenarios(
+    settings: Settings, actors: Actors
+) -> None:
+    admin = await actors.admin()
     async with app_client(settings, env="production") as http:
         page = await http.get("/compare")
         assert '<option value="place-order" disabled>' in page.text
-        refused = await http.post("/compare/run", json={"scenario": "place-order"})
+        refused = await http.post(
+            "/compare/run", json={"scenario": "place-order"}, headers=admin.headers
+        )
         assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
+        # And in production nobody but an admin runs anything (tests/test_compare_page.py).
+        anonymous = await http.post("/compare/run", json={"scenario": "search"})
+        assert (anonymous.status_code, anonymous.json()["code"]) == (401, "UNAUTHENTICATED")

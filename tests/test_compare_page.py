@@ -20,8 +20,8 @@ import orjson
 import pytest
 
 from gateway.compare.catalogue import SCENARIOS
-from gateway.settings import PROJECT_ROOT
-from tests.conftest import TEST_JWT_SECRET
+from gateway.settings import PROJECT_ROOT, Settings
+from tests.conftest import TEST_JWT_SECRET, Actors
 from tests.processes import Served, base_env
 from tests.test_compare import seed_demo
 
@@ -120,6 +120,55 @@ def test_run_endpoint_refuses_what_it_cannot_run(served: Served) -> None:
     too_many = httpx.post(url, json={"scenario": "search", "repeat": 11})
     assert (too_many.status_code, too_many.json()["errors"][0]["field"]) == (400, "repeat")
     assert httpx.post(url, content=b"scenario=search").status_code == 415
+
+
+def test_run_in_production_is_for_admins_and_charged_to_them(
+    served: Served, database_url: str, redis_url: str
+) -> None:
+    actors = Actors(database_url, Settings())
+    admin, customer = asyncio.run(actors.admin()), asyncio.run(actors.customer())
+    env = base_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        JWT_SECRET=TEST_JWT_SECRET,
+        CACHE_PREFIX=f"gwtest:{uuid.uuid4().hex[:8]}",
+        DB_POOL_MIN_SIZE="0",
+        GATEWAY_ENV="production",
+        RATE_LIMIT_PER_MINUTE="200",
+        LOG_LEVEL="warning",
+    )
+    production = Served(env)
+    try:
+        run_url = production.url + "/compare/run"
+        body = {"scenario": "product-page", "repeat": 1}
+        anonymous = httpx.post(run_url, json=body, timeout=30)
+        assert (anonymous.status_code, anonymous.json()["code"]) == (401, "UNAUTHENTICATED")
+        refused = httpx.post(run_url, json=body, headers=customer.headers, timeout=30)
+        assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
+
+        def remaining(headers: dict[str, str] | None = None) -> int:
+            answer = httpx.get(production.url + "/api/v1/tags", headers=headers or {})
+            return int(answer.headers["ratelimit-remaining"])
+
+        anonymous_before = remaining()
+        ran = httpx.post(run_url, json=body, headers=admin.headers, timeout=30)
+        assert ran.status_code == 200, ran.text
+        calls = sum(len(v["calls"]) for v in ran.json()["data"]["variants"])
+        # The run's calls came out of the admin's allowance, not this machine's address.
+        assert remaining(admin.headers) <= 200 - calls - 1
+        assert remaining() == anonymous_before - 1
+        # A run larger than what is left of the allowance: 429, not a 502.
+        large = httpx.post(
+            run_url,
+            json={"scenario": "category-tree", "repeat": 10},
+            headers=admin.headers,
+            timeout=60,
+        )
+        assert large.status_code == 429, large.text
+        assert large.json()["code"] == "RATE_LIMITED"
+        assert 1 <= int(large.headers["retry-after"]) <= 60
+    finally:
+        assert production.stop() == 0, production.output()
 
 
 def gateway_compare(*args: str) -> subprocess.CompletedProcess[str]:

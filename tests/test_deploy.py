@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.settings import PROJECT_ROOT
+from gateway.settings import PROJECT_ROOT, Settings
 
 CHECK = [sys.executable, "-m", "check_jsonschema"]
 
@@ -90,9 +91,13 @@ def test_healthcheck_probes_livez() -> None:
     assert checks and "/livez" in checks[0]
 
 
-def test_uvicorn_trusts_proxy_headers_and_bounds_shutdown() -> None:
+def test_uvicorn_leaves_client_addresses_to_the_app_and_bounds_shutdown() -> None:
     command = next(line for line in final_stage() if line.startswith("CMD "))
-    assert "--proxy-headers" in command
+    # The app takes X-Forwarded-For from FORWARDED_ALLOW_IPS only; uvicorn must not trust
+    # it on its own (the image used to pass --forwarded-allow-ips "*").
+    assert "--no-proxy-headers" in command
+    assert "--forwarded-allow-ips" not in command
+    assert '"gateway.app:app_from_env", "--factory"' in command
     grace = re.search(r'"--timeout-graceful-shutdown",\s*"(\d+)"', command)
     assert grace and 0 < int(grace.group(1)) <= 30
 
@@ -131,6 +136,58 @@ def test_no_secret_lives_in_the_repository() -> None:
         if line and not line.startswith("#")
     )
     assert example["POSTGRES_PASSWORD"] == "" and example["JWT_SECRET"] == ""
+
+
+# Trusted proxies and metrics ------------------------------------------------------------------
+
+SHIPPED = [
+    "Dockerfile",
+    "docker-compose.yml",
+    ".env.example",
+    *sorted(
+        str(p.relative_to(PROJECT_ROOT))
+        for p in (PROJECT_ROOT / "deploy").rglob("*")
+        if p.is_file()
+    ),
+]
+
+
+@pytest.mark.parametrize("path", SHIPPED)
+def test_no_shipped_file_trusts_every_proxy(path: str) -> None:
+    text = (PROJECT_ROOT / path).read_text()
+    assert not re.search(r"forwarded[-_]allow[-_]ips\W+\*", text, re.IGNORECASE), path
+    assert "$proxy_add_x_forwarded_for" not in text, path
+
+
+def test_compose_trusts_only_its_nginx_and_keeps_metrics_off_the_public_port() -> None:
+    compose = load("docker-compose.yml")
+    services = compose["services"]
+    proxy_address = services["proxy"]["networks"]["default"]["ipv4_address"]
+    environment = services["gateway"]["environment"]
+    assert environment["FORWARDED_ALLOW_IPS"] == proxy_address
+    settings = Settings.from_env({k: str(v) for k, v in environment.items() if "$" not in str(v)})
+    assert settings.forwarded_allow_ips == (proxy_address,)
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)
+    assert settings.metrics_port is not None
+    assert "ports" not in services["gateway"]
+
+
+def test_nginx_sets_the_client_address_itself() -> None:
+    conf = (PROJECT_ROOT / "deploy/nginx/nginx.conf").read_text()
+    assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$remote_addr;", conf)
+
+
+def test_kubernetes_names_its_proxies_and_scrapes_the_metrics_port() -> None:
+    config = load("deploy/k8s/configmap.yaml")["data"]
+    settings = Settings.from_env(config)
+    assert settings.forwarded_allow_ips and "*" not in config["FORWARDED_ALLOW_IPS"]
+    pod = load("deploy/k8s/deployment.yaml")["spec"]["template"]
+    ports = {p["name"]: p["containerPort"] for p in pod["spec"]["containers"][0]["ports"]}
+    assert ports["metrics"] == settings.metrics_port
+    assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(settings.metrics_port)
+    service = load("deploy/k8s/service.yaml")["spec"]
+    assert [p["targetPort"] for p in service["ports"]] == ["http"]
 
 
 # GitHub workflow ------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def gateway(database_url: str, redis_url: str) -> Iterator[Gateway]:
         db_pool_min_size=0,
         jwt_secret=TEST_JWT_SECRET,
         rate_limit_per_minute=10_000_000,
-        login_rate_limit_per_minute=10_000_000,
+        login_failures_per_address=10_000_000,
     )
     loop = asyncio.new_event_loop()
 

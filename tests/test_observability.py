@@ -10,6 +10,8 @@ import pytest
 
 from gateway.logs import JSONFormatter
 from gateway.metrics import MAX_OPERATION_NAMES, Metrics
+from gateway.settings import Settings, SettingsError
+from tests.conftest import app_client
 
 pytestmark = pytest.mark.anyio
 
@@ -34,6 +36,7 @@ async def test_access_log_says_who_what_and_what_it_cost(
     assert rest["queries"] == 1 and rest["duration_ms"] > 0
     assert graph["operation"] == "Cards" and graph["queries"] >= 1
     assert graph["request_id"] and graph["request_id"] != "trace-42"
+    assert rest["client"] == "127.0.0.1"
 
 
 async def test_metrics_report_latency_sql_and_the_pool(client: httpx.AsyncClient) -> None:
@@ -67,3 +70,43 @@ def test_client_chosen_operation_names_cannot_explode_the_series() -> None:
     assert "other" in names
     assert metrics.operation("Op1") == "Op1"  # known names keep their own series
     assert metrics.operation(None) == "anonymous"
+
+
+async def test_metrics_token_keeps_metrics_from_the_public(settings: Settings) -> None:
+    token = "scrape-" + "s" * 30
+    async with app_client(settings, metrics_token=token) as http:
+        assert (await http.get("/api/v1/products")).status_code == 200
+        anonymous = await http.get("/metrics")
+        assert anonymous.status_code == 401
+        assert anonymous.json()["code"] == "UNAUTHENTICATED"
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+        assert "gateway_" not in anonymous.text
+        wrong = await http.get("/metrics", headers={"Authorization": "Bearer " + "x" * 37})
+        assert wrong.status_code == 401
+        right = await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert right.status_code == 200
+        assert "gateway_http_request_duration_seconds" in right.text
+
+
+async def test_with_a_metrics_port_the_main_port_has_no_metrics(settings: Settings) -> None:
+    from tests.processes import free_port, port_open
+
+    port = free_port()
+    async with app_client(settings, metrics_port=port) as http:
+        assert (await http.get("/metrics")).status_code == 404
+        assert port_open(port)
+        async with httpx.AsyncClient() as outside:
+            served = await outside.get(f"http://127.0.0.1:{port}/metrics")
+        assert served.status_code == 200
+        assert "gateway_db_pool_connections" in served.text
+    assert not port_open(port)
+
+
+def test_metrics_settings() -> None:
+    configured = Settings.from_env({"METRICS_PORT": "9100", "METRICS_TOKEN": "t" * 20})
+    assert (configured.metrics_port, configured.metrics_token) == (9100, "t" * 20)
+    assert (Settings.from_env({}).metrics_port, Settings.from_env({}).metrics_token) == (None, None)
+    with pytest.raises(SettingsError, match="METRICS_TOKEN"):
+        Settings.from_env({"METRICS_TOKEN": "short"})
+    with pytest.raises(SettingsError, match="METRICS_PORT"):
+        Settings.from_env({"METRICS_PORT": "0"})

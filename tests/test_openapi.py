@@ -170,7 +170,7 @@ def app(database_url: str, redis_url: str) -> Iterator[Starlette]:
             db_pool_min_size=0,
             jwt_secret=TEST_JWT_SECRET,
             rate_limit_per_minute=1_000_000,
-            login_rate_limit_per_minute=1_000_000,
+            login_failures_per_address=1_000_000,
         )
     )
     MODULE_APP.app = app

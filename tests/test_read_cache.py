@@ -168,7 +168,7 @@ async def test_a_change_event_goes_out_only_after_the_writes_reads_are_retired(
         db=Database("postgresql://unused@127.0.0.1:1/unused", {}),
         cache=cache,
         tokens=TokenIssuer("x" * 64, issuer="i", audience="a", ttl=60),
-        limiter=RateLimiter(cache, prefix=prefix, general=1, login=1),
+        limiter=RateLimiter(cache, prefix=prefix, general=1),
         reads=reads,
     )
     watcher = redis_client.Redis.from_url(redis_url)

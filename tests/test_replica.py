@@ -50,7 +50,8 @@ async def test_reads_use_the_replica_and_writers_read_their_writes(
     both: tuple[str, str], settings: Settings, actors: Actors
 ) -> None:
     primary, replica = both
-    admin = await actors.admin()  # created on the primary (the actors fixture's module db)
+    # On the primary: a token is honoured only while its account exists there.
+    admin = await Actors(primary, settings).admin()
     async with app_client(
         settings, database_url=primary, database_read_url=replica, read_after_write_seconds=1
     ) as http:

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -30,8 +31,18 @@ async def api(database_url: str, redis_url: str) -> AsyncIterator[httpx.AsyncCli
         db_pool_min_size=0,
         jwt_secret=TEST_JWT_SECRET,
         rate_limit_per_minute=1_000_000,
-        login_rate_limit_per_minute=1_000_000,
+        login_failures_per_address=1_000_000,
     )
+    # The account admin() signs for: tokens of accounts that do not exist are refused.
+    conn = await asyncpg.connect(database_url)
+    try:
+        admin_id = await conn.fetchval(
+            "INSERT INTO users (email, display_name, password_hash, role) "
+            "VALUES ('admin-errors@example.com', 'Admin', '!', 'admin') RETURNING id"
+        )
+    finally:
+        await conn.close()
+    assert admin_id == 1
     async with app_client(settings) as http:
         yield http
 
@@ -71,6 +82,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "AddReviewInput": {"rating": 3, "title": "T"},
     "UpdateReviewInput": {"title": "T"},
     "StatusChange": {"status": "paid"},
+    "RoleInput": {"role": "customer"},
 }
 WITH_ID = [op for op in OPERATIONS if "{id}" in op.path]
 

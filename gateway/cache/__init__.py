@@ -47,6 +47,25 @@ return {1, math.floor(weighted + cost)}
 """
 
 
+# An exact sliding log for sign-in failures: one sorted-set member per attempt, scored by
+# its time. An attempt is let through only while fewer than `limit` attempts lie within
+# the window, and is counted (reserved) in the same step, so concurrent attempts can never
+# exceed the limit; a successful one is taken out again (`release`). The answer's third
+# element is the milliseconds until the oldest attempt leaves the window.
+_ATTEMPT_LOG = """
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, count, tonumber(oldest[2]) + window - now}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return {1, count + 1, window}
+"""
+
+
 # Versioned read: the key is the base plus the current generation counters, so entries
 # written before a generation moved are never read again. Reading the counters and the
 # entry in one script costs one round trip. (Under Redis Cluster all cache keys must share
@@ -124,6 +143,17 @@ class Cache(Protocol):
 
     async def hit(self, key: str, cost: int, limit: int, window: float) -> tuple[bool, int, float]:
         """Sliding-window counter: (allowed, count in window, seconds until the window turns)."""
+        ...
+
+    async def reserve(
+        self, key: str, member: str, limit: int, window: float
+    ) -> tuple[bool, int, float]:
+        """Exact sliding log: record `member` if fewer than `limit` are within `window`
+        seconds; (recorded, count in window, seconds until the oldest one leaves it)."""
+        ...
+
+    async def release(self, key: str, member: str | None) -> None:
+        """Take a member `reserve` recorded out of the log again (all of them when None)."""
         ...
 
     async def ping(self) -> bool: ...
@@ -277,6 +307,7 @@ class RedisCache:
         self._window_script = Script(self.pipelining, _SLIDING_WINDOW)
         self._versioned_script = Script(self.pipelining, _VERSIONED_GET)
         self._bounded_script = Script(self.pipelining, _BOUNDED_SET)
+        self._attempt_script = Script(self.pipelining, _ATTEMPT_LOG)
         self._fanout = _Fanout()
         self._listener = _Listener(self._client, self._fanout, timeout)
 
@@ -346,6 +377,20 @@ class RedisCache:
         result = await self._guarded(lambda: self._window_script(keys, args))
         allowed, count = int(result[0]), int(result[1])
         return bool(allowed), count, (window_ms - elapsed) / 1000
+
+    async def reserve(
+        self, key: str, member: str, limit: int, window: float
+    ) -> tuple[bool, int, float]:
+        keys = [f"{{{key}}}"]
+        args = [int(time.time() * 1000), int(window * 1000), limit, member]
+        result = await self._guarded(lambda: self._attempt_script(keys, args))
+        return bool(int(result[0])), int(result[1]), int(result[2]) / 1000
+
+    async def release(self, key: str, member: str | None) -> None:
+        if member is None:
+            await self._command("DEL", f"{{{key}}}")
+        else:
+            await self._command("ZREM", f"{{{key}}}", member)
 
     async def ping(self) -> bool:
         try:
@@ -487,6 +532,7 @@ class MemoryCache:
         self.max_entries = max_entries
         self._data: dict[str, tuple[float, bytes]] = {}
         self._indexes: dict[str, dict[str, float]] = {}
+        self._logs: dict[str, list[tuple[float, str]]] = {}
         self._fanout = _Fanout()
 
     async def get(self, key: str) -> bytes | None:
@@ -559,6 +605,26 @@ class MemoryCache:
         await self.set(current_key, str(current + cost).encode(), ttl=window * 2)
         return True, int(weighted + cost), window - elapsed
 
+    async def reserve(
+        self, key: str, member: str, limit: int, window: float
+    ) -> tuple[bool, int, float]:
+        now = time.time()
+        log = [(at, who) for at, who in self._logs.get(key, []) if at > now - window]
+        if len(log) >= limit:
+            self._logs[key] = log
+            return False, len(log), log[0][0] + window - now
+        log.append((now, member))
+        self._logs[key] = log
+        if len(self._logs) > self.max_entries:
+            # Forget the log idle longest (insertion order stands in for that).
+            self._logs.pop(next(iter(self._logs)))
+        return True, len(log), window
+
+    async def release(self, key: str, member: str | None) -> None:
+        log = self._logs.pop(key, None)
+        if log is not None and member is not None:
+            self._logs[key] = [(at, who) for at, who in log if who != member]
+
     async def ping(self) -> bool:
         return True
 
@@ -575,6 +641,7 @@ class MemoryCache:
 
     async def close(self) -> None:
         self._data.clear()
+        self._logs.clear()
 
     def _evict(self) -> None:
         now = time.monotonic()

@@ -14,6 +14,7 @@ import httpx
 import orjson
 
 from gateway.compare.scenarios import Needs
+from gateway.middleware.authentication import CHARGE_HEADER
 
 # Keys that hold an entity of a known kind, in either style (REST snake_case, GraphQL
 # camelCase converted): the projection switches to that entity's needed fields below them.
@@ -96,9 +97,11 @@ def _project(value: Any, entity: str | None, needs: Needs) -> Any:
 
 
 def request_wire_bytes(request: httpx.Request) -> int:
-    """Request line, headers and body as HTTP/1.1 puts them on the wire."""
+    """Request line, headers and body as HTTP/1.1 puts them on the wire (without the header
+    that charges /compare/run's calls to its caller, which no real client sends)."""
     line = f"{request.method} {request.url.raw_path.decode('ascii')} HTTP/1.1\r\n"
-    return len(line) + _headers_size(request.headers.raw) + len(request.content)
+    headers = [(k, v) for k, v in request.headers.raw if k.lower() != CHARGE_HEADER]
+    return len(line) + _headers_size(headers) + len(request.content)
 
 
 def response_wire_bytes(response: httpx.Response) -> int:

@@ -27,13 +27,17 @@ from gateway.bodies import json_body
 from gateway.compare import report
 from gateway.compare.catalogue import SCENARIOS
 from gateway.compare.runner import CompareError, Runner
-from gateway.errors import FieldError, Forbidden, GatewayError, ValidationFailed
+from gateway.errors import FieldError, Forbidden, GatewayError, RateLimited, ValidationFailed
+from gateway.middleware.authentication import CHARGE_HEADER, identity_of, principal_of
+from gateway.principal import require_admin
 from gateway.responses import JSONResponse, problem_response
 from gateway.types import Resources
 from gateway.validation import Input, validate
 
 STATIC = Path(__file__).parent / "static"
 PAGE_REPEAT = 3
+# How long a run's calls may be charged to its caller: longer than any run takes.
+_RUN_SECONDS = 600
 # The page's own script and styles only: nothing inline, nothing from elsewhere.
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -88,18 +92,31 @@ async def scenarios(request: Request) -> Response:
 async def run(request: Request) -> Response:
     """Run one scenario against this server over HTTP; answer what was measured.
 
-    400 VALIDATION_FAILED for an unknown scenario or a repeat outside 1..10; 403 FORBIDDEN
-    in production for scenarios that sign in (they use demo accounts and write); 502 when a
-    call of the scenario fails.
+    In production only an admin may (401/403 otherwise). Every call of the run is charged
+    to the caller's own allowance: 429 when it runs out. 400 VALIDATION_FAILED for an
+    unknown scenario or a repeat outside 1..10; 403 FORBIDDEN in production for scenarios
+    that sign in (they use demo accounts and write); 502 when a call of the scenario fails.
     """
+    resources = _resources(request)
+    if resources.settings.production:
+        # Each run makes this server send itself hundreds of requests: not for anyone.
+        require_admin(principal_of(request.scope))
     wanted = validate(RunInput, await json_body(request))
     scenario = SCENARIOS.get(wanted.scenario)
     if scenario is None:
         names = ", ".join(SCENARIOS)
         raise ValidationFailed([FieldError("scenario", f"unknown scenario; one of {names}")])
-    if scenario.signed_in and _resources(request).settings.production:
+    if scenario.signed_in and resources.settings.production:
         raise Forbidden("This scenario signs in and writes; it runs only in development.")
     base = own_url(request.scope)
+    # The run's calls are charged to whoever asked for it, not to this server's own address.
+    seal = resources.tokens.charge_seal(identity_of(request.scope), ttl=_RUN_SECONDS)
+    refusals: list[httpx.Response] = []
+
+    async def note_refusal(response: httpx.Response) -> None:
+        if response.status_code == 429:
+            refusals.append(response)
+
     state = request.app.state
     if not hasattr(state, "compare_lock"):
         state.compare_lock = asyncio.Lock()
@@ -108,15 +125,27 @@ async def run(request: Request) -> Response:
     # One run at a time: concurrent runs would time each other, not the API.
     async with (
         state.compare_lock,
-        httpx.AsyncClient(base_url=base, timeout=30, headers=host) as http,
+        httpx.AsyncClient(
+            base_url=base,
+            timeout=30,
+            headers={**host, CHARGE_HEADER.decode(): seal},
+            event_hooks={"response": [note_refusal]},
+        ) as http,
     ):
         if not hasattr(state, "compare_sessions"):
             state.compare_sessions = {}
-        # The sessions outlive the run: sign-ins are limited to 5 a minute per caller.
+        # The sessions outlive the run, so repeated runs do not sign in again and again.
         runner = Runner(http, sessions=state.compare_sessions, request_ids=_request_ids(request))
         try:
             result = await runner.run(scenario, wanted.repeat)
         except (CompareError, httpx.HTTPError) as exc:
+            if refusals:
+                retry = refusals[0].headers.get("retry-after", "")
+                raise RateLimited(
+                    int(retry) if retry.isdigit() else 60,
+                    "The run's requests count against your rate limit, and it ran out; "
+                    "lower `repeat` or wait.",
+                ) from None
             return problem_response(_RunFailed(str(exc) or type(exc).__name__))
     return JSONResponse({"data": {**report.scenario_dict(result), "target": base}})
 

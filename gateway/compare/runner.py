@@ -166,7 +166,7 @@ class Runner:
     ) -> None:
         self.http = http
         self.accounts = accounts or DEMO_ACCOUNTS
-        # Kept by the caller across runs (the page): sign-ins are limited to 5 a minute.
+        # Kept by the caller across runs (the page), so repeated runs do not sign in again.
         self.sessions: Sessions = {} if sessions is None else sessions
         self.request_ids = request_ids
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
+from gateway.errors import RateLimited
 from gateway.graphql.loaders import BatchFn, DataLoader
 from gateway.principal import ANONYMOUS, Principal
 from gateway.types import Resources
@@ -19,6 +20,10 @@ class Context:
 
     resources: Resources
     principal: Principal = ANONYMOUS
+    address: str = "unknown"
+    """The client's address (sign-in failures are limited per address)."""
+    refused: RateLimited | None = None
+    """Set when a sign-in limit refused a field, so the answer can be a 429 with its headers."""
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
     _cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

@@ -42,8 +42,8 @@ from gateway.graphql.execution import Checked, Engine, Prepared, Rejected
 from gateway.graphql.operations import Operation
 from gateway.graphql.planned import Bound, PlannedQueries
 from gateway.graphql.results import ResultCache
-from gateway.middleware.authentication import identity_of, principal_of
-from gateway.responses import protocol_headers
+from gateway.middleware.authentication import address_of, identity_of, principal_of
+from gateway.responses import graphql_error_response, protocol_headers
 from gateway.types import Resources
 
 log = logging.getLogger("gateway.graphql")
@@ -182,12 +182,14 @@ class GraphQLEndpoint:
                 planned = await _run_planned(self.planned, resources, bound, chosen)
                 if planned is not None:
                     return planned
-        context = Context(resources, principal)
+        context = Context(resources, principal, address=address_of(request.scope))
         answer = await self.results.respond(
             resources, prepared, principal, lambda: self.engine.execute(prepared, context)
         )
         if isinstance(answer, bytes):
             return _encoded(answer, 200, chosen)
+        if context.refused is not None:
+            return _refused_response(answer, context.refused, chosen)
         return _result_response(answer, chosen)
 
     def _refusal(self, errors: list[GraphQLError], chosen: str) -> Response:
@@ -229,17 +231,14 @@ def _json_parameter(params: Mapping[str, str], name: str) -> Any:
 async def _charge(
     request: Request, resources: Resources, operation: Operation | None, chosen: str
 ) -> Response | None:
-    """Charge one operation per root field (aliases count), and sign-ins against their own
-    allowance; a 429 response when either is spent, else None."""
+    """Charge one operation per root field (aliases count); a 429 response when the
+    allowance is spent, else None. (Failed sign-ins are limited by the `login` resolver.)"""
     identity = identity_of(request.scope)
     fields = operation.root_fields if operation else ()
     read_only = operation is not None and operation.kind == "query"
     decision = await resources.limiter.charge(
         identity, cost=max(1, len(fields)), read_only=read_only
     )
-    logins = fields.count("login") if operation and operation.kind == "mutation" else 0
-    if decision.allowed and logins:
-        decision = await resources.limiter.charge(identity, "login", cost=logins)
     if decision.allowed:
         return None
     response = error_response(RateLimited(decision.reset), chosen)
@@ -279,6 +278,15 @@ async def _once(request: Request, respond: Callable[[], Awaitable[Response]]) ->
     return response
 
 
+def _refused_response(result: dict[str, Any], refused: RateLimited, chosen: str) -> Response:
+    """A sign-in refused by its limits: 429 with Retry-After and that limit's RateLimit-*
+    headers when nothing else of the operation produced data, else the usual answer."""
+    data = result.get("data")
+    if data is None or all(value is None for value in data.values()):
+        return _encoded(orjson.dumps(result), 429, chosen, protocol_headers(refused))
+    return _result_response(result, chosen)
+
+
 def _result_response(result: dict[str, Any], chosen: str) -> Response:
     """200 when the operation ran (field errors travel in the body). Under application/json,
     when a backend failure or an unexpected error left no data at all, that failure's
@@ -300,26 +308,6 @@ def _encoded(
     return Response(body, status, headers, media_type=media.CONTENT_TYPES[chosen])
 
 
-def refusal_for(request: Request, error: GatewayError) -> Response:
-    """`error` in the GraphQL response shape, in the media type the request accepts: for
-    refusals made before the endpoint runs (a method the route does not take)."""
-    response = error_response(error, media.negotiate(request.headers.get("accept")) or media.JSON)
-    response.headers["Vary"] = "Accept"
-    return response
-
-
 def error_response(error: GatewayError, chosen: str = media.JSON) -> Response:
     """A transport-level refusal in the GraphQL response shape, with the matching status."""
-    stats = telemetry.current()
-    body = {
-        "errors": [
-            {
-                "message": error.detail,
-                "extensions": {
-                    "code": error.code,
-                    "request_id": stats.request_id if stats else None,
-                },
-            }
-        ]
-    }
-    return _encoded(orjson.dumps(body), error.status, chosen, protocol_headers(error))
+    return graphql_error_response(error, chosen)

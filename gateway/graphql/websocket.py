@@ -48,6 +48,7 @@ from gateway.graphql.errors import TooManyOperations, format_error
 from gateway.graphql.execution import Engine, Rejected
 from gateway.middleware.authentication import identity_of
 from gateway.principal import ANONYMOUS, Principal
+from gateway.services import sessions
 from gateway.types import Resources
 
 PROTOCOL = "graphql-transport-ws"
@@ -143,9 +144,13 @@ class TransportWSHandler(GraphQLTransportWSHandler):
         client_context.connection_init_received = True
         resources: Resources = websocket.state.resources
         try:
-            principal, token = _authenticate(resources, message.get("payload"))
+            principal, token = await _authenticate(resources, message.get("payload"))
         except Unauthenticated:
             await _close(websocket, 4403, "Forbidden")
+            return
+        except GatewayError:
+            # The session check could not reach the database: not the client's fault.
+            await websocket.close(code=1011, reason="Try again later")
             return
         websocket.scope["principal"] = principal
         if token is not None:
@@ -324,12 +329,14 @@ def _principal(websocket: WebSocket) -> Principal:
     return found
 
 
-def _authenticate(
-    resources: Resources, payload: dict[str, Any] | None
-) -> tuple[Principal, str | None]:
+async def _authenticate(resources: Resources, payload: Any) -> tuple[Principal, str | None]:
     """The principal a connection_init payload names (anonymous without Authorization), and
-    the token that named it."""
-    header = (payload or {}).get("Authorization", (payload or {}).get("authorization"))
+    the token that named it; the session is checked as for any request."""
+    if payload is None:
+        return ANONYMOUS, None
+    if not isinstance(payload, dict):
+        raise Unauthenticated(tokens.INVALID)
+    header = payload.get("Authorization", payload.get("authorization"))
     if header is None:
         return ANONYMOUS, None
     if not isinstance(header, str):
@@ -337,4 +344,4 @@ def _authenticate(
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated(tokens.INVALID)
-    return resources.tokens.verify(token.strip()), token.strip()
+    return await sessions.authenticate(resources, token.strip()), token.strip()

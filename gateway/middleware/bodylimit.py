@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import PayloadTooLarge
-from gateway.responses import problem_response
+from gateway.responses import refusal
 
 
 class _TooLarge(Exception):
@@ -31,7 +31,7 @@ class BodyLimitMiddleware:
             except ValueError:
                 length = self.max_bytes + 1
             if length > self.max_bytes:
-                await problem_response(error)(scope, receive, send)
+                await refusal(scope, error)(scope, receive, send)
                 return
         received = 0
         started = False
@@ -56,4 +56,4 @@ class BodyLimitMiddleware:
         except _TooLarge:
             if started:
                 raise
-            await problem_response(error)(scope, receive, send)
+            await refusal(scope, error)(scope, receive, send)

@@ -79,6 +79,8 @@ class RequestContextMiddleware:
                     "request_id": request_id,
                     "method": scope["method"],
                     "path": scope["path"],
+                    # The peer, or the client a trusted proxy named (FORWARDED_ALLOW_IPS).
+                    "client": (scope.get("client") or (None,))[0],
                     "route": getattr(route, "path", None),
                     "operation": stats.operation,
                     "status": status,

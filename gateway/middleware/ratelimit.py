@@ -40,7 +40,10 @@ class RateLimitMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start" and decision.enforced:
-                MutableHeaders(scope=message).update(decision.headers())
+                headers = MutableHeaders(scope=message)
+                # A refusal by another allowance (sign-in failures) reports that one.
+                if "ratelimit-limit" not in headers:
+                    headers.update(decision.headers())
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -7,40 +7,44 @@ from typing import Annotated, Any
 from pydantic import Field
 from starlette.responses import Response
 
-from gateway.errors import NotFound, RateLimited, Unauthenticated
-from gateway.middleware.authentication import identity_of
+from gateway.errors import NotFound, Unauthenticated
+from gateway.middleware.authentication import address_of
 from gateway.responses import JSONResponse
 from gateway.rest import reading, reference
 from gateway.rest.schemas import AccountOut, SessionOut, UserProfile
 from gateway.rest.spec import Answer, Call, NoQuery, Operation
-from gateway.services import accounts
+from gateway.services import accounts, sessions
 from gateway.validation import Input, Text, validate
 
 
 class RefreshInput(Input):
-    """A refresh token to trade for a new pair."""
+    """A refresh token to trade for a new pair, or to end its sign-in with."""
 
     refresh_token: Annotated[Text, Field(max_length=200)]
 
 
 async def register(call: Call[NoQuery]) -> Response:
-    session = await accounts.register(call.resources, await call.body())
+    session = await sessions.register(call.resources, await call.body())
     location = {"Location": f"/api/v1/users/{session.account['id']}"}
     return JSONResponse({"data": session.as_dict()}, status_code=201, headers=location)
 
 
 async def login(call: Call[NoQuery]) -> Response:
-    decision = await call.resources.limiter.charge(identity_of(call.request.scope), "login")
-    if not decision.allowed:
-        raise RateLimited(decision.reset, "Too many sign-in attempts; wait before trying again.")
-    session = await accounts.login(call.resources, await call.body())
+    body = await call.body()
+    session = await sessions.login(call.resources, body, address=address_of(call.request.scope))
     return JSONResponse({"data": session.as_dict()})
 
 
 async def refresh(call: Call[NoQuery]) -> Response:
     token = validate(RefreshInput, await call.body()).refresh_token
-    session = await accounts.refresh(call.resources, token)
+    session = await sessions.refresh(call.resources, token)
     return JSONResponse({"data": session.as_dict()})
+
+
+async def logout(call: Call[NoQuery]) -> Response:
+    token = validate(RefreshInput, await call.body()).refresh_token
+    await sessions.logout(call.resources, token)
+    return Response(status_code=204)
 
 
 async def me(call: Call[NoQuery]) -> Response:
@@ -50,12 +54,29 @@ async def me(call: Call[NoQuery]) -> Response:
     return await reading.read_one(call, "Account", "{t}.id = {user}", None, absent)
 
 
+async def change_password(call: Call[NoQuery]) -> Response:
+    session = await sessions.change_password(
+        call.resources,
+        call.principal,
+        await call.body(),
+        address=address_of(call.request.scope),
+    )
+    return JSONResponse({"data": session.as_dict()})
+
+
 async def user(call: Call[NoQuery]) -> Response:
     if not call.resources.settings.read_planner:
         return await reference.user(call)
     user_id = call.path_id()
     absent = NotFound(f"User {user_id} does not exist.")
     return await reading.read_one(call, "User", "{t}.id = {v}", user_id, absent)
+
+
+async def set_user_role(call: Call[NoQuery]) -> Response:
+    account = await accounts.set_role(
+        call.resources, call.principal, call.path_id(), await call.body()
+    )
+    return JSONResponse({"data": account})
 
 
 _TAG = "accounts"
@@ -82,9 +103,11 @@ OPERATIONS: list[Operation[Any]] = [
         _TAG,
         NoQuery,
         _SESSION,
-        description="A wrong email or password is 401 with one message for both; "
-        "attempts are rate limited per caller (429).",
-        body=accounts.LoginInput,
+        description="A wrong email or password is 401 with one message for both. Failed "
+        "attempts are limited per account (5 in 15 minutes) and per client address (50 a "
+        "minute); past either, 429 with Retry-After and that limit's RateLimit-* headers. "
+        "Successful sign-ins are not counted.",
+        body=sessions.LoginInput,
         per_user=True,
     ),
     Operation(
@@ -95,8 +118,22 @@ OPERATIONS: list[Operation[Any]] = [
         _TAG,
         NoQuery,
         _SESSION,
-        description="The old refresh token stops working; presenting it again revokes the "
-        "whole sign-in (401).",
+        description="The old refresh token is spent. Presented again within the grace "
+        "window (10 s), it gets the same new pair (two tabs refreshing at once); after it, "
+        "the whole sign-in is revoked (401).",
+        body=RefreshInput,
+        per_user=True,
+    ),
+    Operation(
+        "POST",
+        "/auth/logout",
+        logout,
+        "Sign out",
+        _TAG,
+        NoQuery,
+        Answer(204, description="Signed out (also when the token was unknown or spent)."),
+        description="Revokes every refresh token of the sign-in this one belongs to, and the "
+        "access tokens issued with them (within seconds on every server).",
         body=RefreshInput,
         per_user=True,
     ),
@@ -112,6 +149,21 @@ OPERATIONS: list[Operation[Any]] = [
         per_user=True,
     ),
     Operation(
+        "POST",
+        "/users/me/password",
+        change_password,
+        "Change your password",
+        _TAG,
+        NoQuery,
+        Answer(schema=SessionOut, description="Changed; a new sign-in for this client."),
+        description="Needs the current password (a wrong one counts as a failed sign-in). "
+        "Every access and refresh token of the account stops working; the answer carries a "
+        "fresh pair for the caller.",
+        body=sessions.ChangePasswordInput,
+        access="user",
+        per_user=True,
+    ),
+    Operation(
         "GET",
         "/users/{id}",
         user,
@@ -120,5 +172,21 @@ OPERATIONS: list[Operation[Any]] = [
         NoQuery,
         Answer(schema=UserProfile, description="Id and display name; never an email."),
         errors=(404,),
+    ),
+    Operation(
+        "PATCH",
+        "/users/{id}",
+        set_user_role,
+        "Change an account's role (admin)",
+        _TAG,
+        NoQuery,
+        Answer(schema=AccountOut, description="The account with its new role."),
+        description='`{"role": "admin"}` or `{"role": "customer"}`. The account\'s '
+        "access tokens stop working within seconds (its refresh tokens then get tokens of "
+        "the new role). The last admin cannot be made a customer (409).",
+        body=accounts.RoleInput,
+        access="admin",
+        errors=(404, 409),
+        per_user=True,
     ),
 ]

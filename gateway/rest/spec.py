@@ -18,7 +18,8 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route, compile_path
+from starlette.types import Scope
 
 from gateway import etags, parameters
 from gateway.bodies import json_body
@@ -244,7 +245,23 @@ def routes(operations: Iterable[Operation[Any]]) -> list[Route]:
         if operation.method in methods:
             raise ValueError(f"{operation.method} {operation.path} is declared twice")
         methods[operation.method] = operation
-    return [Route(path, _dispatch(ops), methods=list(ops)) for path, ops in by_path.items()]
+    found = []
+    for path, ops in by_path.items():
+        templated = [other for other in by_path if "{" in other and other != path]
+        shadowing = "{" not in path and any(compile_path(t)[0].match(path) for t in templated)
+        kind = _Fixed if shadowing else Route
+        found.append(kind(path, _dispatch(ops), methods=list(ops)))
+    return found
+
+
+class _Fixed(Route):
+    """A fixed path that a templated one also matches (`/users/me` and `/users/{id}`): it
+    answers every method itself, 405 for those it does not take. Starlette would otherwise
+    hand a PATCH of /users/me to /users/{id}, where "me" is no id."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        return (Match.FULL if match is Match.PARTIAL else match), child
 
 
 def _dispatch(operations: Mapping[str, Operation[Any]]) -> Callable[[Request], Awaitable[Response]]:

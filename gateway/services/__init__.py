@@ -12,6 +12,7 @@ from gateway.services import (
     product_lists,
     products,
     reviews,
+    sessions,
     tags,
 )
 
@@ -23,6 +24,7 @@ STATEMENTS: tuple[str, ...] = (
     *product_lists.STATEMENTS,
     *products.STATEMENTS,
     *reviews.STATEMENTS,
+    *sessions.STATEMENTS,
     *tags.STATEMENTS,
 )
 
@@ -35,5 +37,6 @@ __all__ = [
     "product_lists",
     "products",
     "reviews",
+    "sessions",
     "tags",
 ]

@@ -1,24 +1,25 @@
-"""Accounts and sessions: register, sign in, refresh (rotating), the caller's account, profiles.
+"""Accounts: creating them, the caller's own account, public profiles, roles.
 
-Nothing here is cached: account data is per user, and tokens must take effect at once.
+Nothing here is cached but public profiles: account data is per user, and tokens must
+take effect at once. Signing in and out, and everything else that hands out or ends
+tokens, is `gateway.services.sessions`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
 from gateway import passwords
 from gateway.db import ConstraintViolation, Row
 from gateway.errors import Conflict, FieldError, NotFound, Unauthenticated, ValidationFailed
-from gateway.principal import Principal, Role, require_user
+from gateway.principal import Principal, Role, require_admin, require_user
 from gateway.services import caching
-from gateway.tokens import RefreshToken
 from gateway.types import Resources
 from gateway.validation import Input, Text, validate
 
@@ -26,19 +27,24 @@ log = logging.getLogger("gateway.accounts")
 
 STATEMENTS = (
     "users.insert",
-    "users.credentials_by_email",
     "users.account_by_id",
     "users.public_by_ids",
     "users.set_password",
-    "refresh_tokens.insert",
-    "refresh_tokens.use",
-    "refresh_tokens.family_of",
-    "refresh_tokens.revoke_family",
+    "users.lock_roles",
+    "users.other_admins",
+    "users.set_role",
 )
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 BAD_CREDENTIALS = "The email or password is not right."
-BAD_REFRESH = "The refresh token is not valid; sign in again."
+
+# Characters that change how the text around a name is shown rather than showing
+# anything: the bidirectional embeddings, overrides and isolates (U+202E turns "gnp.exe"
+# into "exe.png") and the invisible direction marks. Controls (ESC, BEL, newlines: Unicode
+# category Cc) and line and paragraph separators are refused as well.
+_FORMATTING = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029"
+)
 
 Account = dict[str, Any]
 Profile = dict[str, Any]
@@ -50,10 +56,33 @@ def _email(value: str) -> str:
     return value
 
 
+def _display_name(value: str) -> str:
+    for character in value:
+        if character in _FORMATTING or unicodedata.category(character) == "Cc":
+            raise ValueError(
+                f"must not contain control or text-direction characters "
+                f"(found U+{ord(character):04X})"
+            )
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 Email = Annotated[
     Text,
     Field(json_schema_extra={"pattern": _EMAIL.pattern, "maxLength": 254}),
     AfterValidator(_email),
+]
+
+DisplayName = Annotated[
+    Text,
+    Field(
+        min_length=1,
+        max_length=100,
+        description="1 to 100 characters, no control characters (ESC, BEL, newlines...) "
+        "and no bidirectional controls (U+202E and the like).",
+    ),
+    AfterValidator(_display_name),
 ]
 
 
@@ -68,34 +97,13 @@ class RegisterInput(Input):
             "4 different ones, not a common password and not the email."
         ),
     ]
-    display_name: Annotated[Text, Field(min_length=1, max_length=100)]
+    display_name: DisplayName
 
 
-class LoginInput(Input):
-    """Credentials."""
+class RoleInput(Input):
+    """An account's new role."""
 
-    email: Annotated[Text, Field(max_length=254)]
-    password: Annotated[Text, Field(max_length=passwords.MAX_LENGTH)]
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    """What a successful register, login or refresh hands back."""
-
-    account: Account
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "account": self.account,
-            "access_token": self.access_token,
-            "refresh_token": self.refresh_token,
-            "token_type": self.token_type,
-            "expires_in": self.expires_in,
-        }
+    role: Literal["customer", "admin"]
 
 
 def account_from_row(row: Row) -> Account:
@@ -108,19 +116,14 @@ def account_from_row(row: Row) -> Account:
     }
 
 
-async def register(resources: Resources, data: Any) -> Session:
-    """Create a customer account and sign it in.
-
-    Raises ValidationFailed (bad fields, weak password) or Conflict (email taken, any case).
-    """
-    new = validate(RegisterInput, data)
-    weak = passwords.problems(new.password, email=new.email)
-    if weak:
-        raise ValidationFailed([FieldError("password", "; ".join(weak))])
-    account = await create_account(
-        resources, email=new.email, password=new.password, display_name=new.display_name
-    )
-    return await _start_session(resources, account)
+def check_display_name(display_name: str) -> None:
+    """ValidationFailed naming `display_name` unless it is a name we would store."""
+    try:
+        _display_name(display_name)
+    except ValueError as exc:
+        raise ValidationFailed([FieldError("display_name", str(exc))]) from None
+    if not 1 <= len(display_name) <= 100:
+        raise ValidationFailed([FieldError("display_name", "must be 1 to 100 characters")])
 
 
 async def create_account(
@@ -130,8 +133,12 @@ async def create_account(
     password: str,
     display_name: str,
     role: Role = "customer",
-) -> Account:
-    """Insert an account with a hashed password; Conflict when the email is taken."""
+) -> Row:
+    """Insert an account with a hashed password; the new row (with its token version).
+
+    Raises ValidationFailed (a display name with control characters) or Conflict (email taken).
+    """
+    check_display_name(display_name)
     password_hash = await passwords.hash_password(password)
     try:
         row = await resources.db.fetch_one(
@@ -148,43 +155,7 @@ async def create_account(
             raise Conflict("An account with this email already exists.") from None
         raise
     assert row is not None
-    return account_from_row(row)
-
-
-async def login(resources: Resources, data: Any) -> Session:
-    """Sign in; Unauthenticated with one generic message for any wrong email or password."""
-    credentials = validate(LoginInput, data)
-    row = await resources.db.fetch_one(
-        "users.credentials_by_email", {"email": credentials.email}, primary=True
-    )
-    # Verify even when there is no such account, so timing does not reveal registered emails.
-    ok = await passwords.verify_password(
-        row["password_hash"] if row else None, credentials.password
-    )
-    if row is None or not ok:
-        raise Unauthenticated(BAD_CREDENTIALS)
-    account = await account_by_id(resources, row["id"])
-    return await _start_session(resources, account)
-
-
-async def refresh(resources: Resources, presented: str) -> Session:
-    """Rotate a refresh token: the presented one is spent, a new pair is issued.
-
-    Presenting a token that was already used revokes every token of its sign-in (a stolen
-    token and its legitimate twin both stop working). Raises Unauthenticated.
-    """
-    token = RefreshToken.parse(presented)
-    keys = {"id": token.id, "secret_hash": token.secret_hash}
-    async with resources.db.transaction():
-        row = await resources.db.fetch_one("refresh_tokens.use", keys)
-        if row is not None:
-            account = await account_by_id(resources, row["user_id"])
-            return await _start_session(resources, account, family_id=row["family_id"])
-    family = await resources.db.fetch_val("refresh_tokens.family_of", keys, primary=True)
-    if family is not None:
-        await resources.db.execute("refresh_tokens.revoke_family", {"family_id": family})
-        log.warning("refresh token reused or expired; its sign-in was revoked")
-    raise Unauthenticated(BAD_REFRESH)
+    return row
 
 
 async def me(resources: Resources, principal: Principal) -> Account:
@@ -197,11 +168,41 @@ async def me(resources: Resources, principal: Principal) -> Account:
         raise Unauthenticated(BAD_CREDENTIALS) from None
 
 
-async def account_by_id(resources: Resources, user_id: int) -> Account:
+async def account_row(resources: Resources, user_id: int) -> Row:
+    """The account's row, token version included; NotFound when there is none."""
     # Accounts are read from the primary: a replica may not have a just-created one yet.
     row = await resources.db.fetch_one("users.account_by_id", {"id": user_id}, primary=True)
     if row is None:
         raise NotFound(f"User {user_id} does not exist.")
+    return row
+
+
+async def account_by_id(resources: Resources, user_id: int) -> Account:
+    return account_from_row(await account_row(resources, user_id))
+
+
+async def set_role(resources: Resources, principal: Principal, user_id: int, data: Any) -> Account:
+    """Make an account an admin or a customer (admin only).
+
+    A change ends the account's access tokens (they name the old role): within
+    SESSION_CHECK_SECONDS on every replica, at once on this one; its refresh tokens stay
+    good and get tokens of the new role. Raises Unauthenticated/Forbidden, ValidationFailed,
+    NotFound, and Conflict when it would leave no admin at all.
+    """
+    require_admin(principal)
+    wanted = validate(RoleInput, data)
+    async with resources.db.transaction():
+        await resources.db.fetch_val("users.lock_roles")
+        if wanted.role != "admin":
+            others = await resources.db.fetch_val("users.other_admins", {"id": user_id})
+            current = await resources.db.fetch_one("users.account_by_id", {"id": user_id})
+            if current is not None and current["role"] == "admin" and not others:
+                raise Conflict("This is the last admin; make another account an admin first.")
+        row = await resources.db.fetch_one("users.set_role", {"id": user_id, "role": wanted.role})
+    if row is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    resources.accounts.drop(user_id)
+    log.info("role changed", extra={"user_id": user_id, "role": wanted.role})
     return account_from_row(row)
 
 
@@ -226,31 +227,14 @@ async def public_profile(resources: Resources, user_id: int) -> Profile:
 
 
 async def set_password(resources: Resources, email: str, password: str) -> bool:
-    """Replace an account's password (operators, development accounts); False if no account."""
+    """Replace an account's password (operators, development accounts); False if no account.
+
+    The account's access tokens stop working (its token version moves on).
+    """
     password_hash = await passwords.hash_password(password)
     found = await resources.db.fetch_val(
         "users.set_password", {"email": email, "password_hash": password_hash}
     )
+    if found is not None:
+        resources.accounts.drop(found)
     return found is not None
-
-
-async def _start_session(
-    resources: Resources, account: Account, *, family_id: Any = None
-) -> Session:
-    token = RefreshToken.new()
-    await resources.db.execute(
-        "refresh_tokens.insert",
-        {
-            "id": token.id,
-            "family_id": family_id or token.id,
-            "user_id": account["id"],
-            "secret_hash": token.secret_hash,
-            "ttl": float(resources.settings.refresh_token_ttl),
-        },
-    )
-    return Session(
-        account=account,
-        access_token=resources.tokens.issue(account["id"], account["role"]),
-        refresh_token=str(token),
-        expires_in=resources.tokens.ttl,
-    )
