@@ -42,6 +42,7 @@ from gateway.middleware.idempotency import IdempotencyMiddleware
 from gateway.middleware.nosniff import NoSniffMiddleware
 from gateway.middleware.ratelimit import RateLimitMiddleware
 from gateway.ratelimit import RateLimiter, SignInLimits
+from gateway.reads.planner import Planner
 from gateway.responses import problem_response, refusal
 from gateway.rest import docs
 from gateway.revocation import AccountStates
@@ -118,11 +119,14 @@ def create_app(settings: Settings) -> Starlette:
                 await side.start()
             lifecycle.install(settings.drain_seconds)
             metrics.observe_pool(lambda: db.pool_in_use, settings.db_pool_max_size)
+            planner = Planner()
+            metrics.observe_plans(lambda: len(planner), lambda: planner.compiled)
             _settle_heap()
             log.info("gateway ready", extra={"env": settings.env, "cache": store.kind})
             yield {
                 "resources": Resources(
                     settings=settings,
+                    planner=planner,
                     db=db,
                     cache=store,
                     tokens=tokens,

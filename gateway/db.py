@@ -199,6 +199,13 @@ class Database:
         statement = Statement(label, "", sql, sql, (), read_only=True)
         return cast(Row | None, await self._route(statement, tuple(args), "fetchrow", primary))
 
+    async def fetch_read_all(
+        self, label: str, sql: str, args: Sequence[Any], *, primary: bool = False
+    ) -> list[Row]:
+        """All rows of a read composed from the read model's fragments (gateway/reads/)."""
+        statement = Statement(label, "", sql, sql, (), read_only=True)
+        return cast(list[Row], await self._route(statement, tuple(args), "fetch", primary))
+
     async def execute(self, name: str, params: Mapping[str, Any] | None = None) -> str:
         """Run the named statement for its effect; returns the command tag."""
         return cast(str, await self._run(name, params, "execute"))

@@ -67,6 +67,19 @@ class Metrics:
             ["route"],
             registry=self.registry,
         )
+        self.graphql_queries = Counter(
+            "gateway_graphql_queries_total",
+            "GraphQL queries by how they were answered: planned (one SQL statement the read "
+            "model compiled) or resolvers (the executor, for what the model does not cover).",
+            ["path"],
+            registry=self.registry,
+        )
+        self.read_plans = Gauge(
+            "gateway_read_plans",
+            "The read planner's plans: kept (one per read shape, bounded) and compiled.",
+            ["state"],
+            registry=self.registry,
+        )
         self.cache_outcomes = Counter(
             "gateway_cache_operations_total",
             "Cache look-ups while serving requests: hit, miss or bypass (Redis unavailable).",
@@ -101,6 +114,11 @@ class Metrics:
             self._operations.add(name)
             return name
         return "other"
+
+    def observe_plans(self, kept: Callable[[], int], compiled: Callable[[], int]) -> None:
+        """Report the read planner's plans at every scrape: kept, and compiled since start."""
+        self.read_plans.labels("kept").set_function(lambda: float(kept()))
+        self.read_plans.labels("compiled").set_function(lambda: float(compiled()))
 
     def observe_pool(self, in_use: Callable[[], int], maximum: int) -> None:
         """Report the pool's connections at every scrape."""

@@ -181,7 +181,10 @@ class GraphQLEndpoint:
             if bound is not None:
                 planned = await _run_planned(self.planned, resources, bound, chosen)
                 if planned is not None:
+                    resources.metrics.graphql_queries.labels("planned").inc()
                     return planned
+        if prepared.operation.kind == "query":
+            resources.metrics.graphql_queries.labels("resolvers").inc()
         context = Context(resources, principal, address=address_of(request.scope))
         answer = await self.results.respond(
             resources, prepared, principal, lambda: self.engine.execute(prepared, context)

@@ -332,7 +332,11 @@ def _window_part(
         raise InvalidParameter("first", "must be between 1 and 100")
     limit = Slot(f"s{index}.limit", "integer")
     values[limit.name] = first
-    sort = arguments.get("sort") or target.default_sort
+    if "sort" in arguments and arguments["sort"] is None:
+        # An explicit null is not the default (which applies only when the argument is
+        # omitted): the resolvers refuse it, so the executor reports it.
+        raise InvalidParameter("sort", "must not be null")
+    sort = arguments.get("sort", target.default_sort)
     filters: list[tuple[str, Slot]] = []
     if "filter" in arguments:
         wanted = check_filter(arguments["filter"])

@@ -34,6 +34,7 @@ from gateway import telemetry
 from gateway.cache import CacheUnavailable
 from gateway.graphql.execution import Prepared
 from gateway.principal import Principal
+from gateway.reads import lists
 from gateway.services import caching
 from gateway.statements import Statement
 from gateway.types import Resources
@@ -62,6 +63,8 @@ class ResultCache:
         """The generations this request's reads depend on; None if one is unknown."""
         found = set(stats.depends_on)
         for name in stats.statements:
+            if name == lists.LABEL:
+                continue  # composed reads recorded what they depend on themselves
             generations = self._reads.get(name)
             if generations is None:
                 return None

@@ -469,6 +469,7 @@ REVIEW = Type(
     fields=(
         _id(),
         Field("product_id", "{t}.product_id", "id", doc="The reviewed product."),
+        Field("author_id", "{t}.author_id", "id", doc="Who wrote it."),
         Field("rating", "{t}.rating", "int", graphql="rating", doc="1 (worst) to 5 (best)."),
         Field("title", "{t}.title", "text", graphql="title", doc="One-line summary."),
         Field("body", "{t}.body", "text", graphql="body", doc="The review's text."),
@@ -563,6 +564,7 @@ ORDER = Type(
     doc="A customer's order.",
     fields=(
         _id(),
+        Field("customer_id", "{t}.customer_id", "id", doc="Who placed it."),
         Field(
             "status",
             "{t}.status",

@@ -109,6 +109,7 @@ def parse(
                 "include", f"{path}: not a relation here; from here: {allowed}"
             ) from None
         paths.append(path)
+    closed = _closed(paths)
     type_fields: dict[str, tuple[str, ...]] = {}
     limits: dict[str, int] = {}
     types = {t.rest: t for t in reachable_types(owner)}
@@ -123,10 +124,10 @@ def parse(
                 raise InvalidParameter(name, f"no {inner} here; types: {', '.join(sorted(types))}")
             type_fields[inner] = _names(name, value, target)
         else:
-            limits[inner] = _limit(name, inner, value, owner, paths)
+            limits[inner] = _limit(name, inner, value, owner, closed)
     return Shape(
         fields=tuple(fields) if fields is not None else None,
-        include=_closed(paths),
+        include=closed,
         type_fields=type_fields,
         limits=limits,
     )

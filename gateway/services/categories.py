@@ -1,7 +1,7 @@
 """Categories: the catalogue tree, its reads and the admin's writes.
 
-Their products are listed by `product_lists`. Nothing here is cached yet, so writes have no
-cache entries to invalidate.
+Their products are listed by `product_lists`. Reads go through the service cache
+(`caching.entity`, `caching.page`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from gateway.errors import Conflict, FieldError, InvalidParameter, NotFound, Val
 from gateway.ordering import SortOrder, choose, orders_of, page_from
 from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_admin
+from gateway.reads import lists
 from gateway.services import caching
 from gateway.services.tags import HYPHENATED, hyphenated
 from gateway.types import Resources
@@ -23,15 +24,12 @@ from gateway.validation import Input, Patch, Text, validate
 
 Sort = Literal["id", "-id", "name", "-name"]
 """The allow-listed sort orders; `-` for descending, id breaks ties."""
-ORDERS: dict[str, SortOrder] = orders_of(
-    "categories", "categories.page_", {"id": "id", "name": "text"}
-)
+ORDERS: dict[str, SortOrder] = orders_of("Category")
 DEFAULT_SORT: Sort = "id"
 
 STATEMENTS = (
     "categories.by_ids",
     "categories.by_slug",
-    *(order.statement for order in ORDERS.values()),
     "categories.count_all",
     "categories.count_by_parent",
     "categories.children_of",
@@ -135,11 +133,12 @@ async def list_categories(
     position = order.position(after)
 
     async def load() -> Page[Category]:
-        rows = await resources.db.fetch_all(
-            order.statement, {"parent_id": parent_id, "limit": limit + 1, **position}
-        )
+        filters = () if parent_id is None else ("parent_id",)
+        shape = lists.Rows("Category", order.name, filters, bool(position))
+        values = [] if parent_id is None else [parent_id]
+        found = await lists.fetch(resources.db, shape, [*values, *position, limit + 1])
         total = await count_categories(resources, parent_id) if count else None
-        return page_from(rows, limit, order, from_row, total)
+        return page_from(found, limit, order, from_row, total)
 
     query = [limit, after, sort, parent_id, count]
     return await caching.page(resources, "categories", query, caching.CATEGORIES, load)

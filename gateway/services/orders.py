@@ -28,24 +28,18 @@ from gateway.errors import (
 from gateway.ordering import SortOrder, choose, orders_of, page_from
 from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_admin, require_user
+from gateway.reads import lists
 from gateway.services.accounts import BAD_CREDENTIALS
 from gateway.types import Resources
 from gateway.validation import Input, validate
 
 Sort = Literal["created_at", "-created_at"]
 """The allow-listed sort orders; `-` for descending (newest first), id breaks ties."""
-# A customer's own orders and everyone's (admin) run different statements (each has its
-# index) in the same orders, so their cursors are interchangeable.
-ORDERS: dict[str, SortOrder] = orders_of("orders", "orders.page_", {"created_at": "timestamp"})
-OWN_ORDERS: dict[str, SortOrder] = orders_of(
-    "orders", "orders.own_page_", {"created_at": "timestamp"}
-)
+ORDERS: dict[str, SortOrder] = orders_of("Order")
 DEFAULT_SORT: Sort = "-created_at"
 
 STATEMENTS = (
     "orders.visible_by_id",
-    *(order.statement for order in ORDERS.values()),
-    *(order.statement for order in OWN_ORDERS.values()),
     "orders.count_for_customer",
     "orders.count_all",
     "orders.items_for_orders",
@@ -149,12 +143,24 @@ async def list_orders(
     user_id = require_user(principal)
     check_limit(limit)
     wanted = check_status(status)
-    order = choose(ORDERS if principal.admin else OWN_ORDERS, sort)
-    keys: dict[str, Any] = {"status": wanted, "limit": limit + 1, **order.position(after)}
+    order = choose(ORDERS, sort)
+    position = order.position(after)
+    # A customer's own orders and everyone's (admin) are one query with or without the
+    # owner rule, each with its index, in the same orders: their cursors are alike.
+    shape = lists.Rows(
+        "Order",
+        order.name,
+        () if wanted is None else ("status",),
+        bool(position),
+        pulls=("customer.display_name",),
+        owned=not principal.admin,
+    )
+    args: list[Any] = [] if wanted is None else [wanted]
+    args += [*position, limit + 1]
     if not principal.admin:
-        keys["customer_id"] = user_id
-    rows = await resources.db.fetch_all(order.statement, keys)
-    page = page_from(rows, limit, order, from_row)
+        args.append(user_id)
+    found = await lists.fetch(resources.db, shape, args)
+    page = page_from(found, limit, order, from_row)
     if with_items and page.items:
         lines = await items_for_orders(resources, [o["id"] for o in page.items])
         for one, order_lines in zip(page.items, lines, strict=True):

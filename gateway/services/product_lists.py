@@ -1,10 +1,11 @@
 """Product lists: sort orders, filters, full-text search and embedded relations, for
 /products, /categories/{id}/products and both GraphQL product connections.
 
-Every list of products, whichever style asks, comes from `_pages`: one statement per
-sort order (sql/queries/product_pages.sql) that reads a page per root category, so a
-GraphQL page of categories gets all their product pages in one query, and REST and
-GraphQL cursors of the same order are the same. Nothing here is cached yet.
+Every list of products the resolvers and the reference REST path read comes from `_pages`:
+one statement composed from the read model (`gateway.reads.lists`) that reads a page per
+root category, so a GraphQL page of categories gets all their product pages in one query,
+and REST and GraphQL cursors of the same order are the same. Pages are read through the
+service cache (`caching.page`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gateway.ids import parse_id
 from gateway.ordering import SortOrder, choose, orders_of, page_from
 from gateway.pagination import Page, check_limit
 from gateway.parameters import Flag, Parameters, decimal_between, parse
+from gateway.reads import lists, positions
 from gateway.services import caching, categories, products, reviews, tags
 from gateway.types import Resources
 from gateway.validation import Text
@@ -42,18 +44,7 @@ Sort = Literal[
 ]
 """The allow-listed sort orders; `-` for descending, id breaks ties."""
 
-ORDERS: dict[str, SortOrder] = orders_of(
-    "products",
-    "product_pages.",
-    {
-        "id": "id",
-        "price": "decimal",
-        "name": "text",
-        "created_at": "timestamp",
-        "rating_avg": "decimal",
-        "review_count": "int",
-    },
-)
+ORDERS: dict[str, SortOrder] = orders_of("Product")
 DEFAULT_SORT: Sort = "id"
 
 Include = Literal["category", "tags", "reviews"]
@@ -62,9 +53,10 @@ INCLUDES: tuple[Include, ...] = ("category", "tags", "reviews")
 EMBEDDED_REVIEWS = 10
 """How many of its newest reviews `include=reviews` embeds in each product."""
 
-STATEMENTS = (*(order.statement for order in ORDERS.values()), "product_pages.count")
+STATEMENTS: tuple[str, ...] = ()
+"""Lists are composed from the read model (`gateway.reads.lists`): no named statements."""
 
-_WHOLE_CATALOGUE = 0  # the root that stands for "every category" in product_pages.sql
+_WHOLE_CATALOGUE = 0  # the root that stands for "every category"
 _SLUG_OR_ID = r"^(?:[1-9][0-9]{0,18}|[a-z0-9]+(?:-[a-z0-9]+)*)$"
 
 Price = Annotated[
@@ -312,15 +304,9 @@ async def _root(resources: Resources, ref: str | None) -> int | None:
     return category_id
 
 
-def _filter_values(wanted: ProductFilter) -> dict[str, Any]:
-    return {
-        "min_price": wanted.min_price,
-        "max_price": wanted.max_price,
-        "in_stock": wanted.in_stock,
-        "tag": wanted.tag,
-        "q": wanted.q,
-        "rating_gte": wanted.rating_gte,
-    }
+def _conditions(wanted: ProductFilter) -> list[tuple[str, Any]]:
+    """The filters of `wanted` but its category, which the root of each page stands for."""
+    return [(n, v) for n, v in positions.filter_values(wanted) if not n.startswith("category")]
 
 
 async def _pages(
@@ -331,27 +317,37 @@ async def _pages(
     after: str | None,
     wanted: ProductFilter,
 ) -> list[Page[products.Product]]:
-    rows = await resources.db.fetch_all(
-        order.statement,
-        {
-            "roots": sorted(set(roots)),
-            "limit": limit + 1,
-            **order.position(after),
-            **_filter_values(wanted),
-        },
+    conditions = _conditions(wanted)
+    position = order.position(after)
+    whole = list(roots) == [_WHOLE_CATALOGUE]
+    shape = lists.Rows(
+        "Product",
+        order.name,
+        tuple(name for name, _ in conditions),
+        bool(position),
+        batch=None if whole else "Category.products",
     )
+    args: list[Any] = [] if whole else [sorted(set(roots))]
+    args += [value for _, value in conditions]
+    args += [*position, limit + 1]
+    found = await lists.fetch(resources.db, shape, args)
     grouped: defaultdict[int, list[Row]] = defaultdict(list)
-    for row in rows:
-        grouped[row["root_id"]].append(row)
+    for row in found:
+        grouped[_WHOLE_CATALOGUE if whole else row["parent_id"]].append(row)
     return [page_from(grouped[root], limit, order, products.from_row) for root in roots]
 
 
 async def _counts(resources: Resources, roots: Sequence[int], wanted: ProductFilter) -> list[int]:
-    rows = await resources.db.fetch_all(
-        "product_pages.count", {"roots": sorted(set(roots)), **_filter_values(wanted)}
-    )
-    found = {row["root_id"]: int(row["total"]) for row in rows}
-    return [found.get(root, 0) for root in roots]
+    conditions = _conditions(wanted)
+    names = tuple(name for name, _ in conditions)
+    values = [value for _, value in conditions]
+    if list(roots) == [_WHOLE_CATALOGUE]:
+        (row,) = await lists.fetch(resources.db, lists.Count("Product", names), values)
+        return [int(row["count"])]
+    shape = lists.Count("Product", names, batch="Category.products")
+    found = await lists.fetch(resources.db, shape, [sorted(set(roots)), *values])
+    totals = {row["parent_id"]: int(row["total"]) for row in found}
+    return [totals.get(root, 0) for root in roots]
 
 
 async def _embed(

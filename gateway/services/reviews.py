@@ -1,7 +1,8 @@
 """Reviews: one rating per customer and product; anyone reads them, only the author edits.
 
-Nothing here is cached. The product's `review_count` and `rating_avg` follow every write
-at once because database triggers keep them, in the write's own transaction.
+Reads go through the service cache (`caching.entity`, `caching.page`). The product's
+`review_count` and `rating_avg` follow every write at once because database triggers keep
+them, in the write's own transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from gateway.errors import (
 from gateway.ordering import SortOrder, choose, orders_of, page_from
 from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_user
+from gateway.reads import lists
 from gateway.services import caching, products
 from gateway.services.accounts import BAD_CREDENTIALS
 from gateway.types import Resources
@@ -30,15 +32,12 @@ from gateway.validation import Input, Patch, Text, validate
 
 Sort = Literal["created_at", "-created_at", "rating", "-rating"]
 """The allow-listed sort orders; `-` for descending, id breaks ties."""
-ORDERS: dict[str, SortOrder] = orders_of(
-    "reviews", "reviews.page_", {"created_at": "timestamp", "rating": "int"}
-)
+ORDERS: dict[str, SortOrder] = orders_of("Review")
 DEFAULT_SORT: Sort = "-created_at"
 
 STATEMENTS = (
     "reviews.by_id",
     "reviews.product_review_count",
-    *(order.statement for order in ORDERS.values()),
     "reviews.insert",
     "reviews.update_own",
     "reviews.delete",
@@ -150,13 +149,18 @@ async def pages_for_products(
     Raises InvalidParameter for an unknown sort or a cursor of another one.
     """
     order = choose(ORDERS, sort)
-    rows = await resources.db.fetch_all(
-        order.statement,
-        {"product_ids": list(set(product_ids)), "limit": limit + 1, **order.position(after)},
+    position = order.position(after)
+    shape = lists.Rows(
+        "Review",
+        order.name,
+        after=bool(position),
+        batch="Product.reviews",
+        pulls=("author.display_name",),
     )
+    found = await lists.fetch(resources.db, shape, [sorted(set(product_ids)), *position, limit + 1])
     by_product: defaultdict[int, list[Row]] = defaultdict(list)
-    for row in rows:
-        by_product[row["product_id"]].append(row)
+    for row in found:
+        by_product[row["parent_id"]].append(row)
     return [page_from(by_product[i], limit, order, from_row) for i in product_ids]
 
 

@@ -13,17 +13,17 @@ from gateway.errors import Conflict, NotFound
 from gateway.ordering import SortOrder, choose, orders_of, page_from
 from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_admin
+from gateway.reads import lists
 from gateway.services import caching
 from gateway.types import Resources
 from gateway.validation import Input, Text, validate
 
 Sort = Literal["name", "-name"]
 """The allow-listed sort orders (names are unique, id still breaks ties)."""
-ORDERS: dict[str, SortOrder] = orders_of("tags", "tags.page_", {"name": "text"})
+ORDERS: dict[str, SortOrder] = orders_of("Tag")
 DEFAULT_SORT: Sort = "name"
 
 STATEMENTS = (
-    *(order.statement for order in ORDERS.values()),
     "tags.by_id",
     "tags.count_all",
     "tags.insert",
@@ -71,9 +71,10 @@ async def list_tags(
     position = order.position(after)
 
     async def load() -> Page[Tag]:
-        rows = await resources.db.fetch_all(order.statement, {"limit": limit + 1, **position})
+        shape = lists.Rows("Tag", order.name, (), bool(position))
+        found = await lists.fetch(resources.db, shape, [*position, limit + 1])
         total = await count_tags(resources) if count else None
-        return page_from(rows, limit, order, _from_row, total)
+        return page_from(found, limit, order, _from_row, total)
 
     query = [limit, after, sort, count]
     return await caching.page(resources, "tags", query, caching.TAGS, load)

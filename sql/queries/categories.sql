@@ -10,42 +10,6 @@ SELECT c.id, c.slug, c.name, c.parent_id, c.created_at
 FROM categories c
 WHERE c.slug = :slug
 
--- name: page_by_id
--- One page of categories in id order (only :parent_id's children when given), after a keyset position.
-SELECT c.id, c.slug, c.name, c.parent_id, c.created_at, c.id AS sort_key
-FROM categories c
-WHERE c.id > :after_id::bigint
-  AND (:parent_id::bigint IS NULL OR c.parent_id = :parent_id)
-ORDER BY c.id
-LIMIT :limit
-
--- name: page_by_id_desc
--- One page of categories, newest id first (only :parent_id's children when given), after a keyset position.
-SELECT c.id, c.slug, c.name, c.parent_id, c.created_at, c.id AS sort_key
-FROM categories c
-WHERE c.id < :after_id::bigint
-  AND (:parent_id::bigint IS NULL OR c.parent_id = :parent_id)
-ORDER BY c.id DESC
-LIMIT :limit
-
--- name: page_by_name
--- One page of categories by name, id breaking ties (only :parent_id's children when given), after a keyset position.
-SELECT c.id, c.slug, c.name, c.parent_id, c.created_at, c.name AS sort_key
-FROM categories c
-WHERE (c.name, c.id) > (:after_key::text, :after_id::bigint)
-  AND (:parent_id::bigint IS NULL OR c.parent_id = :parent_id)
-ORDER BY c.name, c.id
-LIMIT :limit
-
--- name: page_by_name_desc
--- One page of categories by name descending (only :parent_id's children when given); a NULL key starts at the top.
-SELECT c.id, c.slug, c.name, c.parent_id, c.created_at, c.name AS sort_key
-FROM categories c
-WHERE (:after_key::text IS NULL OR (c.name, c.id) < (:after_key, :after_id::bigint))
-  AND (:parent_id::bigint IS NULL OR c.parent_id = :parent_id)
-ORDER BY c.name DESC, c.id DESC
-LIMIT :limit
-
 -- name: count_all
 -- How many categories there are.
 SELECT count(*) FROM categories

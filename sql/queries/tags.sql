@@ -1,19 +1,3 @@
--- name: page_by_name
--- One page of tags in name order, id breaking ties, after a keyset position.
-SELECT t.id, t.name, t.name AS sort_key
-FROM tags t
-WHERE (t.name, t.id) > (:after_key::text, :after_id::bigint)
-ORDER BY t.name, t.id
-LIMIT :limit
-
--- name: page_by_name_desc
--- One page of tags in descending name order, after a keyset position (a NULL key starts at the top).
-SELECT t.id, t.name, t.name AS sort_key
-FROM tags t
-WHERE (:after_key::text IS NULL OR (t.name, t.id) < (:after_key, :after_id::bigint))
-ORDER BY t.name DESC, t.id DESC
-LIMIT :limit
-
 -- name: by_id
 -- One tag by id.
 SELECT t.id, t.name FROM tags t WHERE t.id = :id
