@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import cache, logs, migrations, probes, rest, services, statements
+from gateway import admin, cache, logs, migrations, probes, rest, services, statements
 from gateway.compare import page as compare_page
 from gateway.db import Database
 from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
@@ -163,6 +163,7 @@ def create_app(settings: Settings) -> Starlette:
         *metrics_routes,
         *docs.routes(public_url=settings.public_url),
         *compare_page.ROUTES,
+        *admin.routes(settings),
     ]
     if settings.production and "*" in settings.allowed_hosts:
         log.warning("ALLOWED_HOSTS is *: requests addressed to any host name are served")

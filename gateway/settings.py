@@ -82,6 +82,8 @@ class Settings:
     public_url: str | None = None
     """Where clients reach the gateway (`https://api.example.com`): absolute Link/Location."""
     compression_min_bytes: int = 1024
+    admin_console: bool = True
+    """Serve the admin console at /admin (a client of the REST API); false: /admin is 404."""
     sql_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "sql")
     schema_path: Path = field(default_factory=lambda: PROJECT_ROOT / "schema.graphql")
 
@@ -237,6 +239,7 @@ class Settings:
             compression_min_bytes=_int(
                 env, "COMPRESSION_MIN_BYTES", defaults.compression_min_bytes, 0, 1 << 30
             ),
+            admin_console=_bool(env, "ADMIN_CONSOLE", defaults.admin_console),
         )
 
 

@@ -25,6 +25,7 @@ from gateway.app import create_app
 from gateway.rest import OPERATIONS, ROUTES
 from gateway.rest.docs import openapi_document
 from gateway.services import product_lists
+from gateway.services.orders import TRANSITIONS
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 from tests.conftest import TEST_JWT_SECRET, run_sql
@@ -65,12 +66,23 @@ def test_every_route_and_method_is_documented_and_nothing_else() -> None:
 
 
 def test_protected_operations_name_the_bearer_scheme() -> None:
+    declared = {(op.method.lower(), "/api/v1" + op.path): op.access for op in OPERATIONS}
     for path, item in openapi_document()["paths"].items():
         for method, operation in item.items():
             schemes = operation["security"]
             if {} not in schemes:
-                assert schemes == [{"bearerAuth": []}], (method, path)
+                # Admin operations name the role they need (OpenAPI 3.1 allows role names
+                # in a non-OAuth requirement), so clients can tell them apart.
+                roles = ["admin"] if declared[(method, path)] == "admin" else []
+                assert schemes == [{"bearerAuth": roles}], (method, path)
                 assert "401" in operation["responses"]
+                assert "403" in operation["responses"] or not roles, (method, path)
+
+
+def test_the_document_states_the_order_transitions_the_service_enforces() -> None:
+    schema = openapi_document()["components"]["schemas"]["StatusChange"]
+    stated = schema["properties"]["status"]["x-transitions"]
+    assert {(old, new) for old, targets in stated.items() for new in targets} == TRANSITIONS
 
 
 def test_query_parameters_are_the_models_that_parse_them() -> None:

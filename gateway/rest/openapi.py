@@ -213,7 +213,7 @@ def document(
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": "An access token from /auth/login, /auth/register or "
-                    "/auth/refresh.",
+                    "/auth/refresh. Operations whose requirement lists `admin` need an admin's.",
                 }
             },
         },
@@ -274,6 +274,10 @@ def _operation(operation: Operation[Any], schemas: dict[str, Any]) -> dict[str, 
         }
     if operation.access == "anyone":
         found["security"] = [{}, {"bearerAuth": []}]
+    elif operation.access == "admin":
+        # OpenAPI 3.1 lets a non-OAuth requirement list the roles it needs: clients (the
+        # admin console among them) can tell admin operations apart without reading prose.
+        found["security"] = [{"bearerAuth": ["admin"]}]
     else:
         found["security"] = [{"bearerAuth": []}]
     return found

@@ -78,10 +78,20 @@ class PlaceOrderInput(Input):
     items: Annotated[list[OrderLine], Field(min_length=1, max_length=100)]
 
 
+def _transitions() -> dict[str, list[str]]:
+    """TRANSITIONS by the status moved from, as the OpenAPI document states them."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for current, new in sorted(TRANSITIONS):
+        found[current].append(new)
+    return dict(found)
+
+
 class StatusChange(Input):
     """An admin's move of an order to another status."""
 
-    status: Status
+    # `x-transitions` (a schema extension) tells clients which moves the rule above allows
+    # from each current status, so a form can offer only those.
+    status: Annotated[Status, Field(json_schema_extra={"x-transitions": _transitions()})]
 
 
 def from_row(row: Row) -> Order:
