@@ -188,7 +188,10 @@ def _visit_phrase(result: ScenarioResult, visit: str) -> str:
 
 
 def cache_text(cache: dict[str, int]) -> str:
-    """`{"HIT": 3, "none": 1}` → `3 HIT, 1 none`; a single outcome alone: `HIT`."""
+    """`{"HIT": 3, "none": 1}` → `3 HIT, 1 none`; a single outcome alone: `HIT`; no
+    request at all: `-`."""
+    if not cache:
+        return "-"
     if len(cache) == 1:
         return next(iter(cache))
     return ", ".join(f"{n} {outcome}" for outcome, n in sorted(cache.items()))

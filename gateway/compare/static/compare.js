@@ -77,6 +77,7 @@
 
   function cacheText(cache) {
     const entries = Object.entries(cache);
+    if (entries.length === 0) return "-"; // no request at all
     if (entries.length === 1) return entries[0][0];
     return entries.map(([outcome, n]) => `${n} ${outcome}`).join(", ");
   }
