@@ -213,6 +213,16 @@ async def test_production_runs_only_the_anonymous_read_scenarios(
         # And in production nobody but an admin runs anything (tests/test_compare_page.py).
         anonymous = await http.post("/compare/run", json={"scenario": "search"})
         assert (anonymous.status_code, anonymous.json()["code"]) == (401, "UNAUTHENTICATED")
+        # Nor gets a seal: the cache bypass and the SQL text are an admin's there.
+        no_seal = await http.post("/compare/seal", json={"cache": "cold"})
+        assert (no_seal.status_code, no_seal.json()["code"]) == (401, "UNAUTHENTICATED")
+        customer = await actors.customer()
+        refused = await http.post("/compare/seal", json={}, headers=customer.headers)
+        assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
+        sealed = await http.post("/compare/seal", json={"cache": "cold"}, headers=admin.headers)
+        assert sealed.status_code == 200
+        assert sealed.json()["data"]["header"] == "X-Gateway-Compare"
+        assert sealed.json()["data"]["seal"].startswith("cold|")
 
 
 # -- cold and warm, and what ran -------------------------------------------------------------
