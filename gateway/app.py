@@ -32,6 +32,7 @@ from gateway.metrics import Metrics, MetricsServer
 from gateway.metrics import endpoint as metrics_endpoint
 from gateway.middleware.authentication import AuthenticationMiddleware
 from gateway.middleware.bodylimit import BodyLimitMiddleware
+from gateway.middleware.compare import CompareCallMiddleware
 from gateway.middleware.compression import CompressionMiddleware
 from gateway.middleware.consistency import ReadYourWritesMiddleware
 from gateway.middleware.context import RequestContextMiddleware
@@ -180,6 +181,8 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(NoSniffMiddleware),
             Middleware(CORSMiddleware, allow_origins=settings.cors_allow_origins, routes=routes),
             Middleware(RequestContextMiddleware),
+            # A compare run's sealed calls: traced statements, and cold ones skip the caches.
+            Middleware(CompareCallMiddleware),
             Middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts),
             Middleware(CompressionMiddleware, min_bytes=settings.compression_min_bytes),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),

@@ -330,7 +330,7 @@ class Database:
                     conn.terminate()
                 raise _translate(exc) from exc
             finally:
-                _count(name, time.perf_counter() - started)
+                _count(name, time.perf_counter() - started, statement.sql)
 
     @asynccontextmanager
     async def _connection(self, pool: databases.Database | None = None) -> AsyncIterator[Any]:
@@ -390,12 +390,14 @@ async def _keep_session(connection: Any) -> None:
     """The pool's reset hook: nothing beyond asyncpg's own rollback (see Database)."""
 
 
-def _count(name: str, seconds: float) -> None:
+def _count(name: str, seconds: float, sql: str = "") -> None:
     stats = telemetry.current()
     if stats is not None:
         stats.queries += 1
         stats.db_seconds += seconds
         stats.statements.append(name)
+        if stats.trace is not None:
+            stats.note(name, sql or name)
 
 
 def _translate(exc: BaseException) -> BaseException:

@@ -7,6 +7,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+TRACE_STATEMENTS = 60
+"""At most this many statements of one traced request are kept; the rest are counted."""
+TRACE_TEXT = 12_000
+"""Characters kept of each traced statement's text."""
+
 
 @dataclass(slots=True)
 class RequestStats:
@@ -31,6 +36,23 @@ class RequestStats:
     # The cache generations of the cached reads it made (whether hits or not).
     depends_on: set[str] = field(default_factory=set)
     statements: list[str] = field(default_factory=list)
+    # A compare run's call (`gateway.middleware.compare`): `cold` makes the caches
+    # (ReadCache, the GraphQL result cache) neither read nor store for this request, so
+    # every read runs its SQL; `trace` keeps each statement's name and text, bounded.
+    cold: bool = False
+    trace: list[tuple[str, str]] | None = None
+    traced_omitted: int = 0
+
+    def note(self, name: str, sql: str) -> None:
+        """Keep what a statement was, when this request is traced (a few, each cut short)."""
+        if self.trace is None:
+            return
+        if len(self.trace) >= TRACE_STATEMENTS:
+            self.traced_omitted += 1
+            return
+        if len(sql) > TRACE_TEXT:
+            sql = sql[:TRACE_TEXT] + f"\n-- … {len(sql) - TRACE_TEXT} more characters"
+        self.trace.append((name, sql))
 
     @property
     def wrote(self) -> bool:

@@ -149,8 +149,23 @@ class TokenIssuer:
             return None
         return identity if hmac.compare_digest(mac, self._mac(message)) else None
 
-    def _mac(self, message: str) -> str:
-        digest = hmac.new(self._secret.encode(), b"charge:" + message.encode(), "sha256")
+    def compare_seal(self, mode: str, ttl: int) -> str:
+        """A header value that marks a request as a compare run's own call: its statements
+        are traced for the runner, and `mode` "cold" makes it bypass the caches. Only this
+        server can make one (see `gateway.middleware.compare`)."""
+        message = f"{mode}|{int(time.time()) + ttl}"
+        return f"{message}|{self._mac(message, b'compare:')}"
+
+    def compare_mode(self, seal: str) -> str | None:
+        """The mode a seal from `compare_seal` names, or None if forged or expired."""
+        message, _, mac = seal.rpartition("|")
+        mode, _, expires = message.rpartition("|")
+        if not mode or not expires.isdigit() or int(expires) < time.time():
+            return None
+        return mode if hmac.compare_digest(mac, self._mac(message, b"compare:")) else None
+
+    def _mac(self, message: str, purpose: bytes = b"charge:") -> str:
+        digest = hmac.new(self._secret.encode(), purpose + message.encode(), "sha256")
         return digest.hexdigest()
 
     def verify(self, token: str) -> Claims:

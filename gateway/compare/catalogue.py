@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from gateway.compare.reads import CACHE_PAGE, CATEGORY_TREE, PRODUCT_CARDS, PRODUCT_PAGE, SEARCH
+from gateway.compare.reads import (
+    CACHE_PAGE,
+    CATEGORY_TREE,
+    HTTP_CACHING,
+    PRODUCT_CARDS,
+    PRODUCT_PAGE,
+    SEARCH,
+)
 from gateway.compare.scenarios import Scenario
 from gateway.compare.writes import ADD_REVIEW, ORDER_HISTORY, PLACE_ORDER
 
@@ -17,5 +24,6 @@ SCENARIOS: dict[str, Scenario] = {
         PLACE_ORDER,
         ADD_REVIEW,
         CACHE_PAGE,
+        HTTP_CACHING,
     )
 }

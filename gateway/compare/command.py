@@ -18,12 +18,19 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
+from gateway.compare.network import PROFILES
+from gateway.compare.scenarios import CACHE_MODES
 from gateway.settings import Settings
 
+if TYPE_CHECKING:
+    from gateway.compare.options import RunOptions
+    from gateway.compare.scenarios import Scenario
+
 log = logging.getLogger("gateway.compare")
-FORMATS = ("table", "markdown", "json")
+FORMATS = ("table", "markdown", "json", "csv")
 
 
 def register(commands: Any) -> None:
@@ -32,7 +39,7 @@ def register(commands: Any) -> None:
         "compare",
         help="measure scenarios done the REST way and the GraphQL way",
         description="Run each scenario's variants (REST naive, REST tuned, GraphQL) over "
-        "HTTP and print medians of what they cost.",
+        "HTTP and print medians of what they cost, on each network profile asked for.",
     )
     compare.add_argument(
         "--url",
@@ -44,6 +51,36 @@ def register(commands: Any) -> None:
         action="append",
         metavar="NAME",
         help="a scenario to run (repeatable; default all; `--scenario list` names them)",
+    )
+    compare.add_argument(
+        "--network",
+        action="append",
+        metavar="NAME",
+        help=f"a network profile to measure on (repeatable, or comma-separated: "
+        f"{', '.join(PROFILES)}, all; default loopback)",
+    )
+    compare.add_argument(
+        "--cache",
+        choices=CACHE_MODES,
+        default="cold",
+        help="cold: the gateway's caches are bypassed, every read runs its SQL; warm: each "
+        "pass runs once unmeasured first (default cold)",
+    )
+    compare.add_argument(
+        "--graphql",
+        metavar="FILE",
+        help="your own scenario: a file with one GraphQL query (`-` reads standard input)",
+    )
+    compare.add_argument(
+        "--rest",
+        action="append",
+        nargs="+",
+        metavar="PATH",
+        help="with --graphql: the REST requests for the same data; the paths of one --rest "
+        "go out together, each further --rest waits for the answers before it",
+    )
+    compare.add_argument(
+        "--variables", metavar="JSON", help="with --graphql: the query's variables, a JSON object"
     )
     compare.add_argument(
         "--repeat", type=int, default=5, help="runs per variant; medians are reported (5)"
@@ -61,37 +98,93 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         for scenario in SCENARIOS.values():
             print(f"{scenario.name:18} {scenario.title}")
         return 0
-    unknown = [n for n in names if n not in SCENARIOS]
-    if unknown or args.repeat < 1:
-        problem = f"unknown scenario {unknown[0]!r}" if unknown else "--repeat must be 1 or more"
-        print(f"gateway compare: {problem} (scenarios: {', '.join(SCENARIOS)})", file=sys.stderr)
+    try:
+        plan = _plan(args, names)
+    except ValueError as exc:
+        print(f"gateway compare: {exc}", file=sys.stderr)
         return 2
     if args.url:
-        return asyncio.run(measure(args.url, names, args.repeat, args.format))
+        return asyncio.run(measure(args.url, plan, args.format))
     running = f"http://{settings.host}:{settings.port}"
     if _answers(running):
         log.info("measuring the gateway already running on %s", running)
-        return asyncio.run(measure(running, names, args.repeat, args.format))
-    return _measure_own_gateway(settings, names, args.repeat, args.format)
+        return asyncio.run(measure(running, plan, args.format))
+    return _measure_own_gateway(settings, plan, args.format)
 
 
-async def measure(url: str, names: Sequence[str], repeat: int, output: str) -> int:
-    """Run the named scenarios against `url` and print them in `output` format."""
+def _plan(args: argparse.Namespace, names: list[str]) -> list[tuple[Scenario, RunOptions]]:
+    """The scenarios to run with their options; ValueError says what is wrong."""
+    import orjson
+
+    from gateway.compare import custom, options
+    from gateway.compare.catalogue import SCENARIOS
+    from gateway.compare.options import RunOptions
+
+    if args.repeat < 1:
+        raise ValueError("--repeat must be 1 or more")
+    networks = options.networks(args.network or ["loopback"])
+    if args.graphql is None:
+        if args.rest or args.variables:
+            raise ValueError("--rest and --variables go with --graphql (your own scenario)")
+        unknown = [n for n in names if n not in SCENARIOS]
+        if unknown:
+            raise ValueError(f"unknown scenario {unknown[0]!r} (scenarios: {', '.join(SCENARIOS)})")
+        return [(SCENARIOS[n], RunOptions(n, networks, args.cache, args.repeat)) for n in names]
+    if args.scenario:
+        raise ValueError("--graphql runs your own scenario: leave out --scenario")
+    if not args.rest:
+        raise ValueError("--graphql needs --rest: the REST requests for the same data")
+    try:
+        document = sys.stdin.read() if args.graphql == "-" else Path(args.graphql).read_text()
+    except OSError as exc:
+        raise ValueError(f"--graphql: cannot read {args.graphql}: {exc.strerror}") from None
+    try:
+        variables = orjson.loads(args.variables) if args.variables else {}
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"--variables is not JSON: {exc}") from None
+    if not isinstance(variables, dict):
+        raise ValueError("--variables must be a JSON object")
+    try:
+        steps = custom.rest_steps("\n\n".join("\n".join(step) for step in args.rest))
+        given = custom.Custom(document, steps, variables)
+        scenario = custom.build(given)
+    except custom.CustomError as exc:
+        raise ValueError(
+            "; ".join(f"--{field}: {message}" for field, message in exc.problems)
+        ) from None
+    return [(scenario, RunOptions(custom.NAME, networks, args.cache, args.repeat, given))]
+
+
+async def measure(url: str, plan: Sequence[tuple[Scenario, RunOptions]], output: str) -> int:
+    """Run the planned scenarios against `url` and print them in `output` format."""
     import httpx
+    import orjson
 
     from gateway.compare import report
-    from gateway.compare.catalogue import SCENARIOS
-    from gateway.compare.runner import CompareError, Runner, ScenarioResult
+    from gateway.compare.results import ScenarioResult
+    from gateway.compare.runner import CompareError, Runner
 
     # httpx logs every request at INFO; the progress bar says enough.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    progress = Progress(len(names) * repeat * 3, sys.stderr)
+    total = sum(len(o.networks) * o.repeat * len(s.variants) for s, o in plan)
+    progress = Progress(total, sys.stderr)
     results: list[ScenarioResult] = []
-    async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=30) as http:
+    async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=60) as http:
         runner = Runner(http)
         try:
-            for name in names:
-                results.append(await runner.run(SCENARIOS[name], repeat, progress.step))
+            for scenario, chosen in plan:
+                fixture = await runner.prepare(scenario)
+                for network in chosen.profiles:
+                    results.append(
+                        await runner.measure(
+                            scenario,
+                            fixture,
+                            chosen.repeat,
+                            progress.step,
+                            network=network,
+                            cache=chosen.cache,
+                        )
+                    )
         except (CompareError, httpx.HTTPError) as exc:
             progress.close()
             where = f"{url}: " if isinstance(exc, httpx.TransportError) else ""
@@ -99,14 +192,11 @@ async def measure(url: str, names: Sequence[str], repeat: int, output: str) -> i
             return 1
     progress.close()
     if output == "json":
-        import orjson
-
-        document = {
-            "target": url,
-            "repeat": repeat,
-            "scenarios": [report.scenario_dict(r) for r in results],
-        }
-        print(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+        document = report.run_document(results, [o for _, o in plan])
+        document.pop("csv")
+        print(orjson.dumps({"target": url, **document}, option=orjson.OPT_INDENT_2).decode())
+    elif output == "csv":
+        print(report.csv(results), end="")
     elif output == "markdown":
         print(report.markdown(results), end="")
     else:
@@ -155,7 +245,9 @@ def _answers(url: str) -> bool:
     return answer.status_code == 200 and "x-query-count" in answer.headers
 
 
-def _measure_own_gateway(settings: Settings, names: Sequence[str], repeat: int, output: str) -> int:
+def _measure_own_gateway(
+    settings: Settings, plan: Sequence[tuple[Scenario, RunOptions]], output: str
+) -> int:
     from gateway.servers import Servers
 
     with Servers(settings) as servers:
@@ -166,7 +258,7 @@ def _measure_own_gateway(settings: Settings, names: Sequence[str], repeat: int, 
         )
         with _serving(live) as url:
             log.info("measuring a gateway started in this process on %s", url)
-            return asyncio.run(measure(url, names, repeat, output))
+            return asyncio.run(measure(url, plan, output))
 
 
 @contextlib.contextmanager

@@ -13,8 +13,8 @@ from typing import Any, Final
 import httpx
 import orjson
 
+from gateway.compare.network import RUNNER_HEADERS
 from gateway.compare.scenarios import Needs
-from gateway.middleware.authentication import CHARGE_HEADER
 
 # Keys that hold an entity of a known kind, in either style (REST snake_case, GraphQL
 # camelCase converted): the projection switches to that entity's needed fields below them.
@@ -97,10 +97,12 @@ def _project(value: Any, entity: str | None, needs: Needs) -> Any:
 
 
 def request_wire_bytes(request: httpx.Request) -> int:
-    """Request line, headers and body as HTTP/1.1 puts them on the wire (without the header
-    that charges /compare/run's calls to its caller, which no real client sends)."""
+    """Request line, headers and body as HTTP/1.1 puts them on the wire, without the
+    headers only the runner sends for its own bookkeeping (the seals that charge its calls
+    to whoever asked for the run and mark them as its own, and the request id that finds
+    their statements), which no real client sends."""
     line = f"{request.method} {request.url.raw_path.decode('ascii')} HTTP/1.1\r\n"
-    headers = [(k, v) for k, v in request.headers.raw if k.lower() != CHARGE_HEADER]
+    headers = [(k, v) for k, v in request.headers.raw if k.lower() not in RUNNER_HEADERS]
     return len(line) + _headers_size(headers) + len(request.content)
 
 
@@ -123,9 +125,18 @@ def query_count(response: httpx.Response) -> int:
 
 def server_ms(response: httpx.Response) -> float:
     """The server's own time for this request: `app;dur=` of `Server-Timing` (0 when absent)."""
+    return _timing(response, "app")
+
+
+def db_ms(response: httpx.Response) -> float:
+    """The server's database time for this request: `db;dur=` of `Server-Timing` (or 0)."""
+    return _timing(response, "db")
+
+
+def _timing(response: httpx.Response, metric: str) -> float:
     for entry in response.headers.get("server-timing", "").split(","):
         name, _, params = entry.strip().partition(";")
-        if name != "app":
+        if name != metric:
             continue
         for param in params.split(";"):
             key, _, value = param.strip().partition("=")

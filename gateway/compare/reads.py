@@ -1,4 +1,5 @@
-"""The read-only scenarios: product cards, product page (cold and warm), category tree, search.
+"""The read-only scenarios: product cards, product page (cold and warm, HTTP caching),
+category tree, search.
 
 Naive plans call plain resources and follow links the way a client would: whatever an
 answer already embeds is used, whatever it only links to (a parent category, a review's
@@ -8,7 +9,6 @@ author) is fetched, and calls that do not depend on each other go out together.
 from __future__ import annotations
 
 import asyncio
-import random
 from typing import Any
 
 from gateway.compare.scenarios import (
@@ -143,35 +143,39 @@ PRODUCT_PAGE = Scenario(
 
 # -- the same product page twice: cold, then warm cache ----------------------------------
 
-
-async def _product_pool(client: Client, fixture: Fixture) -> None:
-    data = await client.graphql(_MOST_REVIEWED, {"first": 100})
-    pool = [int(edge["node"]["id"]) for edge in data["products"]["edges"]]
-    # Shuffled, so a run soon after another starts on products that run did not warm.
-    random.shuffle(pool)
-    fixture["pool"] = pool
-    fixture["product_id"] = pool[0]
-
-
-def _next_product(fixture: Fixture, made: Made) -> None:
-    # One product per iteration and variant: its first pass is the first read of it in
-    # this run, unless the pool ran out.
-    pool = fixture["pool"]
-    made["product_id"] = pool.pop() if len(pool) > 1 else pool[0]
-
-
 CACHE_PAGE = Scenario(
     name="cache-cold-warm",
     title="The same product page twice: cold, then warm cache",
-    lesson="Caching: the second read of the same page should be served from the cache "
-    "(X-Cache) with fewer SQL statements.",
+    lesson="Caching: the cold pass bypasses the gateway's caches, so every read runs its "
+    "SQL; the warm pass, after an unmeasured one, is served from the cache (X-Cache: HIT).",
     needs=PRODUCT_PAGE_NEEDS,
     naive=_product_page_naive,
     tuned=_product_page_tuned,
     graphql=(PRODUCT_PAGE_QUERY,),
-    prepare=_product_pool,
-    begin=_next_product,
+    prepare=_most_reviewed,
     passes=("cold", "warm"),
+)
+
+
+# -- HTTP caching: the product page visited, then revisited ------------------------------
+
+HTTP_CACHING = Scenario(
+    name="http-caching",
+    title="HTTP caching: a product page, visited, revisited within 30 s and after",
+    lesson="HTTP caching: a browser keeps what GET answers. REST's anonymous answers are "
+    "public for 30 s (max-age=30), so a revisit within them needs no request at all; after "
+    "them the client revalidates with the ETags it kept, and unchanged answers come back "
+    "304 Not Modified, without a body. GraphQL GET answers are no-cache: always "
+    "revalidated, one round trip. A GraphQL POST is not cached: every visit downloads again.",
+    needs=PRODUCT_PAGE_NEEDS,
+    naive=_product_page_naive,
+    tuned=_product_page_tuned,
+    graphql=(PRODUCT_PAGE_QUERY,),
+    variants=("rest_tuned", "graphql", "graphql_get"),
+    titles={"rest_tuned": "REST GET", "graphql": "GraphQL POST"},
+    prepare=_most_reviewed,
+    passes=("first visit", "within 30 s", "after 30 s"),
+    visits_at=(0, 10, 60),
 )
 
 

@@ -33,7 +33,9 @@ class Client(Protocol):
 
     async def delete(self, path: str) -> Any: ...
 
-    async def graphql(self, document: str, variables: Mapping[str, Any]) -> Any: ...
+    async def graphql(
+        self, document: str, variables: Mapping[str, Any], *, method: str = "POST"
+    ) -> Any: ...
 
 
 Plan = Callable[[Client, Fixture, Made], Awaitable[None]]
@@ -86,27 +88,44 @@ def _resolve(value: Any, fixture: Fixture, made: Made) -> Any:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Scenario:
-    """One task, and the three ways of doing it that Compare measures."""
+    """One task, and the ways of doing it that Compare measures (`variants`, in order)."""
 
     name: str
     title: str
     lesson: str  # what the scenario shows, in a sentence
     needs: Needs
-    naive: Plan
-    tuned: Plan
-    graphql: tuple[Operation, ...]
+    naive: Plan  # the `rest_naive` variant (and `rest`, a custom scenario's requests)
+    graphql: tuple[Operation, ...]  # sent by `graphql` (POST) and `graphql_get` (GET)
+    tuned: Plan | None = None  # the `rest_tuned` variant
+    variants: tuple[str, ...] = ("rest_naive", "rest_tuned", "graphql")
+    titles: Mapping[str, str] = field(default_factory=dict)  # a variant's title, if not the usual
     prepare: Prepare | None = None
     cleanup: Cleanup | None = None
     begin: Begin | None = None
     signed_in: bool = False  # every variant runs as a signed-in customer
     writes: bool = False
-    # Each iteration runs the variant once per pass, in order, on the same data
-    # ("cold", "warm"); the figures are reported per pass.
+    # Each iteration runs the variant once per pass, in order, on the same data; the
+    # figures are reported per pass. A pass named "cold" or "warm" sets the cache mode of
+    # that pass whatever the run's mode (see `runner`).
     passes: tuple[str, ...] = ("",)
+    # With one number per pass, the client keeps an HTTP cache across the passes of an
+    # iteration, as a browser does across visits of a page, and each number is the time of
+    # that pass in seconds after the first (`recorder.HttpCache`).
+    visits_at: tuple[float, ...] = ()
+
+    def title_of(self, variant: str) -> str:
+        return self.titles.get(variant) or VARIANT_TITLES[variant]
 
 
 VARIANTS = ("rest_naive", "rest_tuned", "graphql")
-VARIANT_TITLES = {"rest_naive": "REST naive", "rest_tuned": "REST tuned", "graphql": "GraphQL"}
+VARIANT_TITLES = {
+    "rest_naive": "REST naive",
+    "rest_tuned": "REST tuned",
+    "rest": "REST",
+    "graphql": "GraphQL",
+    "graphql_get": "GraphQL GET",
+}
+CACHE_MODES = ("cold", "warm")
 
 
 def needs(**entities: str) -> Needs:

@@ -84,6 +84,7 @@ class ResultCache:
         stats = telemetry.current()
         if (
             stats is None
+            or stats.cold  # a cold compare call: neither read nor stored
             or not reads.enabled
             or principal.authenticated
             or prepared.operation.kind != "query"

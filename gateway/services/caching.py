@@ -89,8 +89,9 @@ class ReadCache:
         stats = telemetry.current()
         if stats is not None:
             stats.depends_on.update(tables)
-        if not self.enabled or (stats is not None and stats.wrote):
-            # A request that has written reads its own writes from the database.
+        if not self.enabled or (stats is not None and (stats.wrote or stats.cold)):
+            # A request that has written reads its own writes from the database; so does a
+            # cold compare call (telemetry.RequestStats.cold), which stores nothing either.
             return _json(await load())
         base = self.key(kind, parts)
         counters = [self._epoch, *(self.generation(t) for t in sorted(set(tables)))]
@@ -124,7 +125,7 @@ class ReadCache:
         stats = telemetry.current()
         if stats is not None:
             stats.depends_on.update(tables)
-        if not self.enabled or (stats is not None and stats.wrote):
+        if not self.enabled or (stats is not None and (stats.wrote or stats.cold)):
             return await load()
         base = self.key(kind, parts)
         counters = [self._epoch, *(self.generation(t) for t in sorted(set(tables)))]
