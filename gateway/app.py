@@ -97,6 +97,7 @@ def create_app(settings: Settings) -> Starlette:
             statement_timeout=settings.db_statement_timeout,
             read_url=settings.database_read_url,
             statement_cache_size=settings.db_statement_cache_size,
+            plan_cache_mode=settings.db_plan_cache_mode,
         )
         await db.connect()
         store = cache.connect(settings.redis_url, timeout=settings.redis_timeout)

@@ -82,6 +82,7 @@ class Database:
         application_name: str = "gateway",
         read_url: str | None = None,
         statement_cache_size: int = 100,
+        plan_cache_mode: str = "force_generic_plan",
     ) -> None:
         self.url = url
         self.read_url = read_url
@@ -94,6 +95,13 @@ class Database:
                 "statement_timeout": str(int(statement_timeout * 1000)),
                 "idle_in_transaction_session_timeout": str(int(statement_timeout * 2000)),
                 "application_name": application_name,
+                # Each prepared statement is planned once per connection, not at every call:
+                # PostgreSQL's default kept re-planning the read planner's statements (their
+                # LIMIT is a parameter, so a generic plan looks dear), which cost more than
+                # running them. The statements are written so a generic plan is a good one
+                # (an index per sort; full-text search through its GIN index, see
+                # gateway/reads/model.py).
+                "plan_cache_mode": plan_cache_mode,
             },
             # A client-side backstop in case the server never answers the cancel.
             "command_timeout": statement_timeout + 1.0,

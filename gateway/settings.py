@@ -41,6 +41,7 @@ class Settings:
     db_pool_timeout: float = 2.0
     db_statement_timeout: float = 5.0
     db_statement_cache_size: int = 100
+    db_plan_cache_mode: str = "force_generic_plan"
     redis_timeout: float = 0.15
     cache_prefix: str = "gw"
     cache_enabled: bool = True
@@ -142,6 +143,12 @@ class Settings:
             db_statement_timeout=_float(env, "DB_STATEMENT_TIMEOUT", defaults.db_statement_timeout),
             db_statement_cache_size=_int(
                 env, "DB_STATEMENT_CACHE_SIZE", defaults.db_statement_cache_size, 0, 10_000
+            ),
+            db_plan_cache_mode=_choice(
+                env,
+                "DB_PLAN_CACHE_MODE",
+                defaults.db_plan_cache_mode,
+                ("force_generic_plan", "auto", "force_custom_plan"),
             ),
             redis_timeout=_float(env, "REDIS_TIMEOUT", defaults.redis_timeout),
             cache_prefix=env.get("CACHE_PREFIX", defaults.cache_prefix),

@@ -16,7 +16,7 @@ evaluates its sites, and requests whose sites agree in shape share one plan.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,11 +131,13 @@ class Template:
 
 @dataclass(frozen=True, slots=True)
 class Bound:
-    """A request ready to run: its template, tree and values."""
+    """A request ready to run: its template, tree and values, and a key that stands for the
+    tree's shape (the document, caller, directives and the sites' parts)."""
 
     template: Template
     query: Query
     values: dict[str, Any]
+    key: Hashable
 
 
 class PlannedQueries:
@@ -203,7 +205,7 @@ class PlannedQueries:
         if query is None:
             query = _Walker(self.schema, template, shape).query()
             template.queries[shape] = query
-        return Bound(template, query, values)
+        return Bound(template, query, values, (key, shape))
 
     def _remember(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
         """The entry under `key`, made on first use; least recently used first out."""
@@ -219,7 +221,7 @@ class PlannedQueries:
     async def run(self, resources: Resources, bound: Bound) -> bytes:
         """The response body: `data`, and a NOT_FOUND (or UNAUTHENTICATED) error for each
         root lookup that found nothing, as the resolvers report it."""
-        answer = await plans.answer(resources, bound.query, bound.values)
+        answer = await plans.answer(resources, bound.query, bound.values, key=bound.key)
         if not answer.missing:
             return b'{"data":' + answer.data + b"}"
         errors = []

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -118,14 +118,17 @@ class Planner:
         self.model = model
         self.max_plans = max_plans
         self.compiled = 0
-        self._plans: OrderedDict[tuple[Query, Form], tuple[Plan, str]] = OrderedDict()
+        self._plans: OrderedDict[Hashable, tuple[Plan, str]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._plans)
 
-    def plan(self, query: Query, form: Form) -> tuple[Plan, str]:
-        """The plan of `query` and its digest (stable across processes, for cache keys)."""
-        key = (query, form)
+    def plan(self, query: Query, form: Form, *, key: Hashable | None = None) -> tuple[Plan, str]:
+        """The plan of `query` and its digest (stable across processes, for cache keys).
+
+        `key`, when given, stands for the query's shape (a caller that knows it saves
+        hashing the whole tree)."""
+        key = (query, form) if key is None else (key, form)
         found = self._plans.get(key)
         if found is not None:
             self._plans.move_to_end(key)

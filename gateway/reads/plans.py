@@ -8,6 +8,7 @@ is. Inside a transaction (a write reading back what it wrote) the cache is not u
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -38,9 +39,12 @@ class Answer:
     missing: tuple[int, ...] = ()
 
 
-async def single(resources: Resources, query: Query, values: dict[str, Any]) -> Single:
-    """Run a REST read: one statement, or none when the cache has the answer."""
-    plan, digest = resources.planner.plan(query, "single")
+async def single(
+    resources: Resources, query: Query, values: dict[str, Any], *, key: Hashable | None = None
+) -> Single:
+    """Run a REST read: one statement, or none when the cache has the answer. `key` stands
+    for the query's shape when the caller knows one."""
+    plan, digest = resources.planner.plan(query, "single", key=key)
     args = plan.args(values)
 
     async def load() -> bytes | None:
@@ -64,9 +68,12 @@ async def single(resources: Resources, query: Query, values: dict[str, Any]) -> 
     return Single(body, cursor.decode() or None)
 
 
-async def answer(resources: Resources, query: Query, values: dict[str, Any]) -> Answer:
-    """Run a GraphQL read: one statement, or none when the cache has the answer."""
-    plan, digest = resources.planner.plan(query, "object")
+async def answer(
+    resources: Resources, query: Query, values: dict[str, Any], *, key: Hashable | None = None
+) -> Answer:
+    """Run a GraphQL read: one statement, or none when the cache has the answer. `key`
+    stands for the query's shape when the caller knows one."""
+    plan, digest = resources.planner.plan(query, "object", key=key)
     args = plan.args(values)
     missed: list[Answer] = []
 

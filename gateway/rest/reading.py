@@ -5,11 +5,16 @@ and, for `/products/{id}/reviews` and `/categories/{id}/products`, the parent th
 exist); `gateway.rest.shaping` adds what `fields`, `include`, `fields[type]` and
 `limit[path]` ask for. PostgreSQL writes the whole body; this module adds the envelope's
 first bytes and the `Link` header.
+
+Requests of one shape (the same parameters but for ids, cursors, page sizes and filter
+values) build the same tree: it is built once per shape and kept, bounded, with the
+plan's key, so a request only checks its values and binds them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from starlette.responses import Response
@@ -23,6 +28,7 @@ from gateway.reads.shape import (
     Envelope,
     Listing,
     Lookup,
+    Node,
     Parent,
     Query,
     Slot,
@@ -33,6 +39,12 @@ from gateway.rest.shaping import Builder, parse
 from gateway.rest.spec import Call
 
 JSON = "application/json"
+MAX_SHAPES = 2000
+_KEY = Slot("key", "bigint")
+_SLUG = Slot("key", "text")
+_LIMIT = Slot("limit", "integer")
+
+_shapes: OrderedDict[Hashable, tuple[Query, dict[str, Any]]] = OrderedDict()
 
 
 def caller_of(principal: Principal) -> Caller:
@@ -41,7 +53,23 @@ def caller_of(principal: Principal) -> Caller:
     return "user" if principal.authenticated else "anonymous"
 
 
-def _shape_of(call: Call[Any], type_name: str) -> tuple[Builder, dict[str, Any]]:
+def _remembered(
+    key: Hashable, build: Callable[[], tuple[Query, dict[str, Any]]]
+) -> tuple[Query, dict[str, Any]]:
+    found = _shapes.get(key)
+    if found is not None:
+        _shapes.move_to_end(key)
+        return found
+    found = _shapes[key] = build()
+    while len(_shapes) > MAX_SHAPES:
+        _shapes.popitem(last=False)
+    return found
+
+
+def _node(
+    call: Call[Any], type_name: str, default_include: Sequence[str]
+) -> tuple[Node, dict[str, Any]]:
+    """The REST node of a read of `type_name`, and the values its shape fixes (limits)."""
     query = call.query
     values: dict[str, Any] = {}
     shape = parse(
@@ -50,7 +78,20 @@ def _shape_of(call: Call[Any], type_name: str) -> tuple[Builder, dict[str, Any]]
         include=getattr(query, "include", None),
         bracketed=call.bracketed,
     )
-    return Builder(shape, values), values
+    node = Builder(shape, values, default_include=default_include).node(MODEL[type_name])
+    return node, values
+
+
+def _shape_key(call: Call[Any], *parts: Hashable) -> tuple[Hashable, ...]:
+    query = call.query
+    fields = getattr(query, "fields", None)
+    include = getattr(query, "include", None)
+    return (
+        *parts,
+        tuple(fields) if fields is not None else None,
+        tuple(include) if include is not None else None,
+        tuple(sorted(call.bracketed.items())),
+    )
 
 
 async def read_one(
@@ -64,15 +105,19 @@ async def read_one(
 ) -> Response:
     """One resource found by `by` (a condition on `{t}` and `{v}`, the bound `key`), as
     `{"data": ...}`; `absent` is raised when there is none (or the caller may not see it)."""
-    builder, values = _shape_of(call, type_name)
-    builder = Builder(builder.shape, values, default_include=default_include)
-    slot = None
+    caller = caller_of(call.principal)
+    slot = None if key is None else _KEY if isinstance(key, int) else _SLUG
+    shape = _shape_key(call, "one", type_name, by, slot, caller, tuple(default_include))
+
+    def build() -> tuple[Query, dict[str, Any]]:
+        node, fixed = _node(call, type_name, default_include)
+        return Query((Lookup("data", type_name, by, slot, node),), caller), fixed
+
+    query, fixed = _remembered(shape, build)
+    values = _values(call, fixed, caller)
     if key is not None:
-        slot = Slot("key", "bigint" if isinstance(key, int) else "text")
-        values[slot.name] = key
-    caller = _caller(call, values)
-    root = Lookup("data", type_name, by, slot, builder.node(MODEL[type_name]))
-    found = await plans.single(call.resources, Query((root,), caller), values)
+        values["key"] = key
+    found = await plans.single(call.resources, query, values, key=shape)
     if found.body is None:
         raise absent
     return Response(b'{"data":' + found.body + b"}", media_type=JSON)
@@ -93,31 +138,48 @@ async def read_page(
     """
     query = call.query
     owner = MODEL[type_name]
-    builder, values = _shape_of(call, type_name)
-    limit = Slot("limit", "integer")
-    values[limit.name] = query.limit
-    bound: list[tuple[str, Slot]] = []
-    for name, value in filters:
-        slot = Slot(f"filter.{name}", owner.filter(name).type)
-        values[slot.name] = value
-        bound.append((name, slot))
-    after: tuple[Slot, ...] = ()
-    if query.after is not None:
-        sort, descending = owner.sort(query.sort)
-        position = positions.decode(owner, sort, descending, query.after)
-        after = tuple(Slot(f"after{i}", t) for i, t in enumerate(positions.types(sort)))
-        values.update({s.name: v for s, v in zip(after, position, strict=True)})
-    window = Window(query.sort, limit, after, tuple(bound))
-    found_parent = None
+    caller = caller_of(call.principal)
+    sort, descending = owner.sort(query.sort)
+    position = positions.decode(owner, sort, descending, query.after) if query.after else ()
+    parent_slot = None
     if parent is not None:
-        parent_type, by, key, relation = parent
-        slot = Slot("parent", "bigint" if isinstance(key, int) else "text")
-        values[slot.name] = key
-        found_parent = Parent(parent_type, by, slot, relation)
-    output = Envelope(builder.node(owner), total=query.count is not None)
-    caller = _caller(call, values)
-    root = Listing("data", type_name, window, output, found_parent)
-    found = await plans.single(call.resources, Query((root,), caller), values)
+        parent_slot = _KEY if isinstance(parent[2], int) else _SLUG
+    names = tuple(name for name, _ in filters)
+    count = query.count is not None
+    shape = _shape_key(
+        call,
+        "page",
+        type_name,
+        query.sort,
+        names,
+        bool(position),
+        count,
+        caller,
+        None if parent is None else (parent[0], parent[1], parent_slot, parent[3]),
+    )
+
+    def build() -> tuple[Query, dict[str, Any]]:
+        node, fixed = _node(call, type_name, ())
+        bound = tuple((name, Slot(f"filter.{name}", owner.filter(name).type)) for name in names)
+        after = tuple(Slot(f"after{i}", t) for i, t in enumerate(positions.types(sort)))
+        window = Window(query.sort, _LIMIT, after if position else (), bound)
+        found_parent = None
+        if parent is not None:
+            assert parent_slot is not None
+            found_parent = Parent(parent[0], parent[1], parent_slot, parent[3])
+        root = Listing("data", type_name, window, Envelope(node, count), found_parent)
+        return Query((root,), caller), fixed
+
+    tree, fixed = _remembered(shape, build)
+    values = _values(call, fixed, caller)
+    values["limit"] = query.limit
+    for name, value in filters:
+        values[f"filter.{name}"] = value
+    for index, value in enumerate(position):
+        values[f"after{index}"] = value
+    if parent is not None:
+        values["key"] = parent[2]
+    found = await plans.single(call.resources, tree, values, key=shape)
     if found.body is None:
         assert absent is not None
         raise absent
@@ -127,9 +189,8 @@ async def read_page(
     return Response(found.body, media_type=JSON, headers=headers)
 
 
-def _caller(call: Call[Any], values: dict[str, Any]) -> Caller:
-    principal = call.principal
-    caller = caller_of(principal)
+def _values(call: Call[Any], fixed: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    values = dict(fixed)
     if caller != "anonymous":
-        values["user"] = principal.user_id
-    return caller
+        values["user"] = call.principal.user_id
+    return values
