@@ -15,7 +15,7 @@ TRACE_TEXT = 12_000
 
 @dataclass(slots=True)
 class RequestStats:
-    """What one request cost; filled by the data layer and the cache, read by middleware.
+    """What one request cost; filled by the data layer and the cache, read by the pipeline.
 
     The object is mutable and shared by reference, so tasks spawned inside the request
     (GraphQL resolves list items concurrently) add to the same counters.
@@ -36,7 +36,7 @@ class RequestStats:
     # The cache generations of the cached reads it made (whether hits or not).
     depends_on: set[str] = field(default_factory=set)
     statements: list[str] = field(default_factory=list)
-    # A compare run's call (`gateway.middleware.compare`): `cold` makes the caches
+    # A compare run's call (`gateway.http.pipeline`): `cold` makes the caches
     # (ReadCache, the GraphQL result cache) neither read nor store for this request, so
     # every read runs its SQL; `trace` keeps each statement's name and text, bounded.
     cold: bool = False

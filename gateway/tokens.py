@@ -152,7 +152,7 @@ class TokenIssuer:
     def compare_seal(self, mode: str, ttl: int) -> str:
         """A header value that marks a request as a compare run's own call: its statements
         are traced for the runner, and `mode` "cold" makes it bypass the caches. Only this
-        server can make one (see `gateway.middleware.compare`)."""
+        server can make one (see `gateway.http.pipeline`)."""
         message = f"{mode}|{int(time.time()) + ttl}"
         return f"{message}|{self._mac(message, b'compare:')}"
 

@@ -15,8 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gateway.compare.network import PROFILES, RUNNER_HEADERS, Profile, ShapingProxy
-from gateway.middleware.authentication import CHARGE_HEADER
-from gateway.middleware.compare import COMPARE_HEADER
+from gateway.http.identity import CHARGE_HEADER, COMPARE_HEADER
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway import etags
-from gateway.middleware.compression import CompressionMiddleware, choose
+from gateway.http.compression import choose
+from gateway.http.pipeline import Pipeline
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
 from tests.conftest import TEST_JWT_SECRET, app_client, run_sql
@@ -202,14 +203,17 @@ async def test_static_files_are_compressed_while_streamed(api: httpx.AsyncClient
     assert "content-encoding" not in image.headers
 
 
-# The middleware on answers the gateway's own routes do not make ---------------------------
+# The pipeline on answers the gateway's own routes do not make -----------------------------
 
 
-def _app(response: Response) -> CompressionMiddleware:
+def _app(response: Response) -> Pipeline:
     async def endpoint(request: Request) -> Response:
         return response
 
-    return CompressionMiddleware(Starlette(routes=[Route("/", endpoint)]), min_bytes=1024)
+    routes = [Route("/", endpoint)]
+    return Pipeline(
+        Starlette(routes=routes), settings=Settings(compression_min_bytes=1024), routes=routes
+    )
 
 
 async def _call(app: Any, accept: str = "gzip, br") -> tuple[httpx.Response, bytes]:

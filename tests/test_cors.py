@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from gateway.middleware.cors import ALLOW_HEADERS, EXPOSE_HEADERS
+from gateway.http.cors import ALLOW_HEADERS, EXPOSE_HEADERS
 from gateway.settings import Settings, SettingsError
 from tests.conftest import app_client, run_sql
 

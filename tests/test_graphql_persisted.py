@@ -219,7 +219,7 @@ async def test_get_runs_a_persisted_query_with_a_strong_etag(api: httpx.AsyncCli
     etag = first.headers["etag"]
     assert etag.startswith('"') and not etag.startswith("W/")
     assert first.headers["cache-control"] == "public, no-cache"
-    # Accept-Encoding: the answer may be sent compressed (gateway/middleware/compression.py).
+    # Accept-Encoding: the answer may be sent compressed (gateway/http/compression.py).
     assert {v.strip() for v in first.headers["vary"].split(",")} == {
         "Authorization",
         "Accept",

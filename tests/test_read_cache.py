@@ -152,7 +152,7 @@ async def test_a_change_event_goes_out_only_after_the_writes_reads_are_retired(
     redis_url: str,
 ) -> None:
     # Subscribers re-read the entity the moment they hear of a change, sooner than the
-    # request middleware invalidates; so publishing must retire the write's entries first.
+    # request pipeline invalidates; so publishing must retire the write's entries first.
     from gateway import events
     from gateway.db import Database
     from gateway.ratelimit import RateLimiter

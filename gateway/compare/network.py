@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-# The runner's own headers: the seals (gateway.middleware.authentication.CHARGE_HEADER,
-# gateway.middleware.compare.COMPARE_HEADER; this module stays light enough for the CLI
+# The runner's own headers: the seals (gateway.http.identity.CHARGE_HEADER,
+# gateway.http.identity.COMPARE_HEADER; this module stays light enough for the CLI
 # to import at start-up, and a test checks the names agree) and the request id.
 RUNNER_HEADERS: Final = (b"x-gateway-charge-to", b"x-gateway-compare", b"x-request-id")
 _UNBILLED = re.compile(

@@ -38,7 +38,7 @@ from gateway.compare.results import ScenarioResult
 from gateway.compare.runner import CompareError, Runner
 from gateway.compare.scenarios import Scenario
 from gateway.errors import FieldError, Forbidden, GatewayError, RateLimited, ValidationFailed
-from gateway.middleware.authentication import CHARGE_HEADER, identity_of, principal_of
+from gateway.http.identity import CHARGE_HEADER, identity_of, principal_of
 from gateway.principal import require_admin
 from gateway.responses import JSONResponse, problem_response
 from gateway.services import traces

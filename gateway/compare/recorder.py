@@ -14,7 +14,7 @@ import orjson
 
 from gateway.compare import measure
 from gateway.compare.scenarios import Needs
-from gateway.middleware.compare import COMPARE_HEADER
+from gateway.http.identity import COMPARE_HEADER
 
 # Browsers open at most six HTTP/1.1 connections per host; a client that fans out waits
 # for a free one, and the waterfall shows it.

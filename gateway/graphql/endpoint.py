@@ -42,7 +42,7 @@ from gateway.graphql.execution import Checked, Engine, Prepared, Rejected
 from gateway.graphql.operations import Operation
 from gateway.graphql.planned import Bound, PlannedQueries
 from gateway.graphql.results import ResultCache
-from gateway.middleware.authentication import address_of, identity_of, principal_of
+from gateway.http.identity import address_of, identity_of, principal_of
 from gateway.responses import graphql_error_response, protocol_headers
 from gateway.types import Resources
 

@@ -46,7 +46,7 @@ from gateway.errors import GatewayError, RateLimited, Unauthenticated
 from gateway.graphql.context import Context
 from gateway.graphql.errors import TooManyOperations, format_error
 from gateway.graphql.execution import Engine, Rejected
-from gateway.middleware.authentication import identity_of
+from gateway.http.identity import identity_of
 from gateway.principal import ANONYMOUS, Principal
 from gateway.services import sessions
 from gateway.types import Resources

@@ -8,7 +8,7 @@ from pydantic import Field
 from starlette.responses import Response
 
 from gateway.errors import NotFound, Unauthenticated
-from gateway.middleware.authentication import address_of
+from gateway.http.identity import address_of
 from gateway.responses import JSONResponse
 from gateway.rest import reading, reference
 from gateway.rest.schemas import AccountOut, SessionOut, UserProfile

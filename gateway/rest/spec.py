@@ -24,8 +24,8 @@ from starlette.types import Scope
 from gateway import etags, parameters
 from gateway.bodies import json_body
 from gateway.errors import InvalidParameter, NotFound, PreconditionFailed
+from gateway.http.identity import principal_of
 from gateway.ids import parse_id
-from gateway.middleware.authentication import principal_of
 from gateway.parameters import Parameters
 from gateway.principal import Principal, require_admin, require_user
 from gateway.rest.shaping import BRACKETED

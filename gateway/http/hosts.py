@@ -11,43 +11,33 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from gateway.errors import InvalidParameter
-from gateway.responses import problem_response
+from starlette.types import Scope
 
 # host[:port], the host a name, an IPv4 address or a bracketed IPv6 literal (RFC 9110 §7.2).
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::[0-9]{0,5})?")
 
 
-class TrustedHostMiddleware:
-    """400 INVALID_PARAMETER (a closed socket, for WebSocket) unless Host is an allowed name."""
+class HostList:
+    """The host names requests may be addressed to: names, `*.domain`, or `*` for any."""
 
-    def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str]) -> None:
-        self.app = app
+    def __init__(self, allowed_hosts: Sequence[str]) -> None:
         self.any = "*" in allowed_hosts
         self.names = frozenset(host.lower() for host in allowed_hosts if not host.startswith("*"))
         self.suffixes = tuple(host[1:].lower() for host in allowed_hosts if host.startswith("*."))
 
     def allows(self, header: str | None) -> bool:
         """Whether a Host header value names an allowed host (any port)."""
+        if self.any:
+            return True
         match = _HOST.fullmatch(header or "")
         if match is None:
             return False
         host = match.group(1).lower()
         return host in self.names or host.endswith(self.suffixes)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.any or scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
+    def allows_scope(self, scope: Scope) -> bool:
+        """Whether a request's (or WebSocket's) Host names an allowed host."""
+        if self.any:
+            return True
         header = next((v for k, v in scope["headers"] if k == b"host"), None)
-        if self.allows(None if header is None else bytes(header).decode("latin-1")):
-            await self.app(scope, receive, send)
-            return
-        if scope["type"] == "websocket":
-            # Closing before accepting refuses the handshake (the server answers 403).
-            await send({"type": "websocket.close", "code": 1008})
-            return
-        error = InvalidParameter("Host", "this server does not serve that host name")
-        await problem_response(error)(scope, receive, send)
+        return self.allows(None if header is None else bytes(header).decode("latin-1"))

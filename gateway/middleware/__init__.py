@@ -1,1 +1,0 @@
-"""Pure-ASGI middleware, outermost first in `gateway.app`."""
