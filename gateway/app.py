@@ -63,7 +63,7 @@ def create_app(settings: Settings) -> Starlette:
     graphql = GraphQLEndpoint(
         engine,
         explorer=not settings.production,
-        results=ResultCache(schema, registry),
+        results=ResultCache(schema),
         planned=PlannedQueries(schema, max_errors=engine.limits.max_errors),
     )
     subscriptions = TransportWSHandler(
@@ -104,6 +104,13 @@ def create_app(settings: Settings) -> Starlette:
             ),
             metrics=metrics,
         )
+        reads = ReadCache(
+            store,
+            settings.cache_prefix,
+            enabled=settings.cache_enabled,
+            local_bytes=settings.cache_local_max_bytes,
+            liveness=settings.cache_local_liveness,
+        )
         lifecycle = Lifecycle()
         side = MetricsServer(metrics, settings) if settings.metrics_port else None
         try:
@@ -124,7 +131,7 @@ def create_app(settings: Settings) -> Starlette:
                     cache=store,
                     tokens=tokens,
                     limiter=limiter,
-                    reads=ReadCache(store, settings.cache_prefix, enabled=settings.cache_enabled),
+                    reads=reads,
                     lifecycle=lifecycle,
                     metrics=metrics,
                     accounts=AccountStates(ttl=settings.session_check_seconds),
@@ -137,6 +144,7 @@ def create_app(settings: Settings) -> Starlette:
             # one process, as in tests): let the collector see it again.
             gc.unfreeze()
             lifecycle.uninstall()
+            await reads.close()
             await store.close()
             await db.disconnect()
 

@@ -51,7 +51,7 @@ async def publish(resources: Resources, topic: Topic, *ids: int, deleted: bool =
     if stats is not None and stats.written:
         # Retire this write's cached reads before anyone hears of it: a subscriber re-reads
         # the entity at once, sooner than the request middleware would invalidate.
-        await invalidate_written(resources, stats.written)
+        await invalidate_written(resources, stats)
     for entity_id in dict.fromkeys(ids):
         message = orjson.dumps({"id": entity_id, "deleted": deleted})
         try:

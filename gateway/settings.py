@@ -45,6 +45,8 @@ class Settings:
     redis_timeout: float = 0.15
     cache_prefix: str = "gw"
     cache_enabled: bool = True
+    cache_local_max_bytes: int = 16 * 1024 * 1024
+    cache_local_liveness: float = 1.0
     read_planner: bool = True
     log_level: str = "info"
     jwt_secret: str | None = None
@@ -153,6 +155,10 @@ class Settings:
             redis_timeout=_float(env, "REDIS_TIMEOUT", defaults.redis_timeout),
             cache_prefix=env.get("CACHE_PREFIX", defaults.cache_prefix),
             cache_enabled=_bool(env, "CACHE_ENABLED", defaults.cache_enabled),
+            cache_local_max_bytes=_int(
+                env, "CACHE_LOCAL_MAX_BYTES", defaults.cache_local_max_bytes, 0, 1 << 34
+            ),
+            cache_local_liveness=_float(env, "CACHE_LOCAL_LIVENESS", defaults.cache_local_liveness),
             read_planner=_bool(env, "READ_PLANNER", defaults.read_planner),
             log_level=_choice(
                 env, "LOG_LEVEL", defaults.log_level, ("debug", "info", "warning", "error")

@@ -28,11 +28,19 @@ class RequestStats:
     cache_hits: int = 0
     cache_misses: int = 0
     cache_bypasses: int = 0
+    # Of the hits, those served by this process's own first level (no round trip).
+    local_hits: int = 0
     # Once the request writes, or when its caller wrote moments ago, its reads go to the
     # primary, never to a read replica that may lag behind.
     recent_writer: bool = False
     # The aggregates (statement file names) this request wrote to, for cache invalidation.
     written: set[str] = field(default_factory=set)
+    # What its writes declared they changed (`caching.touched`): answer tags, and the
+    # aggregates that declared them; and what was already retired (`invalidate_written`).
+    touched: set[str] = field(default_factory=set)
+    declared: set[str] = field(default_factory=set)
+    invalidated: set[str] = field(default_factory=set)
+    retired: set[str] = field(default_factory=set)
     # The cache generations of the cached reads it made (whether hits or not).
     depends_on: set[str] = field(default_factory=set)
     statements: list[str] = field(default_factory=list)

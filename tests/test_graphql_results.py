@@ -171,25 +171,27 @@ async def test_answers_with_errors_are_never_stored(api: httpx.AsyncClient) -> N
         assert ran(answer)
 
 
-async def test_a_write_during_execution_leaves_no_servable_entry(
-    api: httpx.AsyncClient, actors: Actors, cached: Settings
+async def test_another_replicas_invalidation_retires_the_answer(
+    api: httpx.AsyncClient, cached: Settings
 ) -> None:
-    """The entry is stamped with the generations read before execution began: a write that
-    lands while the answer is being built makes it stale at once."""
-    import redis.asyncio as redis_client
+    """What a write committed by another replica does: it retires the tags it touched in
+    Redis (and announces them). The answer built from product 6 must not be served after
+    it, while one built without product 6 stays."""
+    from gateway.cache import RedisCache
+    from gateway.cache.answers import Answers
 
     await page(api, "6")
+    await page(api, "7")
     assert not ran(await page(api, "6"))
-    # What a write committed by another replica mid-execution does to Redis: it bumps the
-    # generation. The entry filled from the older data must not be served after it.
     assert cached.redis_url is not None
-    control = redis_client.Redis.from_url(cached.redis_url)
+    store = RedisCache(cached.redis_url)
     try:
-        await control.incr(f"{cached.cache_prefix}:v1:gen:reviews")
+        await Answers(store, cached.cache_prefix).invalidate(["Product:6"])
     finally:
-        await control.aclose()
+        await store.close()
     assert ran(await page(api, "6"))
     assert not ran(await page(api, "6"))
+    assert not ran(await page(api, "7"))
 
 
 def test_every_table_has_its_cache_dependencies(shop: str) -> None:

@@ -411,6 +411,19 @@ class RedisCache:
         await self._listener.want(channel, first=first)
         return Subscription(channel, queue, release)
 
+    def script(self, source: str) -> Callable[[list[str], list[Any]], Awaitable[Any]]:
+        """A Lua script, run like any command: batched, bounded, behind the breaker."""
+        compiled = Script(self.pipelining, source)
+
+        async def run(keys: list[str], args: list[Any]) -> Any:
+            return await self._guarded(lambda: compiled(keys, args))
+
+        return run
+
+    def pubsub(self) -> Any:
+        """A pub/sub connection of its own (`gateway.cache.answers` listens on one)."""
+        return self._client.pubsub()
+
     async def close(self) -> None:
         await self._listener.close()
         await self.pipelining.close()

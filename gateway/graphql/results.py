@@ -9,9 +9,8 @@ product page is:
 - the key is the schema's fingerprint, the document, the operation name and the
   variables; signed-in callers are never served from it (their answers may hold what is
   theirs alone), nor are answers with errors stored;
-- the entry is stamped with the generation of every table the execution read (through the
-  service cache or by SQL, cascades included) and the cache's epoch, as they were *before*
-  execution began: one round trip fetches the entry together with every current
+- the entry is stamped with the generation of every table and the cache's epoch, as they
+  were *before* execution began: one round trip fetches the entry together with every current
   generation, and an entry whose stamp differs from them is a miss. A write that
   committed while the answer was being built leaves it stamped with the older generation,
   so it is never served.
@@ -23,8 +22,7 @@ reads inside the execution fared. Redis down means the query simply runs (`BYPAS
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -34,42 +32,25 @@ from gateway import telemetry
 from gateway.cache import CacheUnavailable
 from gateway.graphql.execution import Prepared
 from gateway.principal import Principal
-from gateway.reads import lists
 from gateway.services import caching
-from gateway.statements import Statement
 from gateway.types import Resources
 
 TTL = 60.0
 MAX_BODY_BYTES = 512 * 1024
 """Larger answers are not stored: they would crowd out many small ones."""
 
-_WORDS = re.compile(r"[a-z_][a-z0-9_]*")
-
 
 class ResultCache:
     """Shared answers to anonymous queries for one schema and one set of SQL statements."""
 
-    def __init__(self, schema: GraphQLSchema, statements: Mapping[str, Statement]) -> None:
+    def __init__(self, schema: GraphQLSchema) -> None:
         self.fingerprint = hashlib.sha256(print_schema(schema).encode()).hexdigest()[:16]
-        # What each statement's answer depends on: the generations of the tables it names
-        # (a word-level match: a column or alias that shares a table's name only adds a
-        # dependency, which costs a miss, never a stale answer).
-        self._reads = {
-            name: caching.generations_read(_WORDS.findall(statement.text.lower()))
-            for name, statement in statements.items()
-        }
 
     def dependencies(self, stats: telemetry.RequestStats) -> frozenset[str] | None:
-        """The generations this request's reads depend on; None if one is unknown."""
-        found = set(stats.depends_on)
-        for name in stats.statements:
-            if name == lists.LABEL:
-                continue  # composed reads recorded what they depend on themselves
-            generations = self._reads.get(name)
-            if generations is None:
-                return None
-            found |= generations
-        return frozenset(found)
+        """The generations this request's answer depends on: every table's. These queries
+        are the few the planner leaves to the resolvers (introspection, say); any write
+        retiring them costs little, and nothing has to guess what their SQL read."""
+        return frozenset(caching.GENERATIONS)
 
     async def respond(
         self,

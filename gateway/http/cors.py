@@ -43,6 +43,7 @@ EXPOSE_HEADERS = (
     "X-Request-ID",
     "X-Query-Count",
     "X-Cache",
+    "X-Cache-Level",
     "Server-Timing",
     "Idempotent-Replayed",
 )

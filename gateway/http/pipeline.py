@@ -197,7 +197,9 @@ class Pipeline:
                 return refused
             x.decision = decision
         user_id = scope["principal"].user_id
-        if resources.db.has_replica and user_id is not None:
+        # A caller who wrote a moment ago reads from the primary (not a lagging replica) and
+        # not from any process's first level (which may not have heard of the write yet).
+        if user_id is not None and (resources.db.has_replica or resources.reads.answers.local):
             x.mark = f"{resources.settings.cache_prefix}:rw:{user_id}"
             try:
                 x.stats.recent_writer = await resources.cache.get(x.mark) is not None
@@ -267,21 +269,13 @@ class Pipeline:
         await x.respond({"type": "http.response.body", "body": stored.body})
 
     async def _after(self, x: _Exchange, resources: Resources | None) -> None:
-        """Once the answer is out: the access log and metrics, compare traces, and the mark
-        that keeps a writer's reads on the primary."""
+        """Once the answer is out: the access log and metrics, compare traces."""
         scope, stats = x.scope, x.stats
         duration = time.perf_counter() - x.began
         if resources is not None:
             record(scope, stats, x.status, duration)
             if stats.trace is not None:
                 await traces.keep(resources, stats)
-            if x.mark is not None and stats.wrote:
-                ttl = resources.settings.read_after_write_seconds
-                if ttl:
-                    # Best effort: lost when Redis is down, and the caller may then read
-                    # from the replica within its lag.
-                    with contextlib.suppress(CacheUnavailable):
-                        await resources.cache.set(x.mark, b"1", ttl=ttl)
         if access_log.isEnabledFor(logging.INFO):
             route = scope.get("route")
             access_log.info(
@@ -412,12 +406,23 @@ class _Exchange:
         else:
             await self.send(message)
 
+    async def _mark(self, resources: Resources) -> None:
+        """Before the write's answer goes out: mark its caller as a recent writer, so that
+        its next reads, on any replica, see the write (`_before`)."""
+        ttl = resources.settings.read_after_write_seconds
+        if self.mark is not None and ttl:
+            # Best effort: lost when Redis is down; then no first level is in use either,
+            # and reads may come from a replica within its lag.
+            with contextlib.suppress(CacheUnavailable):
+                await resources.cache.set(self.mark, b"1", ttl=ttl)
+
     async def _start(self, message: Message) -> None:
         stats = self.stats
         if stats.written:
             resources = self.scope.get("state", {}).get("resources")
             if resources is not None:
-                await caching.invalidate_written(resources, stats.written)
+                await caching.invalidate_written(resources, stats)
+                await self._mark(resources)
         self.status = message["status"]
         if self.conditional and self.status == 200:
             # The ETag is the hash of the whole body: hold the answer until it is complete.
@@ -536,6 +541,9 @@ class _Exchange:
         outcome = stats.cache_outcome
         if outcome is not None:
             headers["X-Cache"] = outcome
+            if outcome == "HIT":
+                # Which level answered: this process's own (no round trip), or Redis.
+                headers["X-Cache-Level"] = "local" if stats.local_hits else "shared"
             headers["Server-Timing"] = (
                 f"db;dur={stats.db_seconds * 1000:.2f}, cache;desc={outcome.lower()}, "
                 f"app;dur={app_ms:.2f}"

@@ -12,7 +12,6 @@ A page query returns the type's columns (every field of the model, under its nam
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -161,12 +160,19 @@ async def fetch(db: Database, shape: Rows | Count, args: Sequence[object]) -> li
     sql = rows_sql(shape) if isinstance(shape, Rows) else count_sql(shape)
     stats = telemetry.current()
     if stats is not None:
-        stats.depends_on.update(_depends_on(sql))
+        stats.depends_on.update(_depends_on(shape))
     return await db.fetch_read_all(LABEL, sql, args)
 
 
 @lru_cache(maxsize=512)
-def _depends_on(sql: str) -> frozenset[str]:
-    # A word-level match: a column or alias that shares a table's name only adds a
-    # dependency, which costs a miss, never a stale answer.
-    return caching.generations_read(re.findall(r"[a-z_][a-z0-9_]*", sql.lower()))
+def _depends_on(shape: Rows | Count) -> frozenset[str]:
+    """The generations a page or count reads, from the model: its type's tables, its
+    filters' and its pulled relations'."""
+    owner = MODEL[shape.type]
+    tables = {owner.table, *owner.tables}
+    for name in shape.filters:
+        tables.update(owner.filter(name).tables)
+    for pull in shape.pulls if isinstance(shape, Rows) else ():
+        target = MODEL[owner.relation(pull.partition(".")[0]).target]
+        tables.update((target.table, *target.tables))
+    return caching.generations_read(tables)

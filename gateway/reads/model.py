@@ -50,6 +50,9 @@ class Sort:
     field: str
     sql: str
     kind: KeyKind
+    reads: tuple[str, ...] = ()
+    """What rows change without their type's own writes that moves them in this order
+    (`stock`, `rating`): a list sorted so is retired by `list:<Type>@<name>` too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,10 @@ class Filter:
     name: str
     sql: str
     type: str
+    reads: tuple[str, ...] = ()
+    """As `Sort.reads`: what moves rows in or out of the list besides the type's own writes."""
+    tables: tuple[str, ...] = ()
+    """Tables its condition reads besides the type's own and `Type.tables`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,10 @@ class Relation:
     total: str = ""
     """How many rows the relation holds, from `{p}` alone, when that needs no count."""
     nullable: bool = False
+    owned: bool = False
+    """Every write that changes which rows it holds, or their order, also changes the
+    parent (a review moves its product's rating; tagging a product is a product write):
+    the parent's entity tag covers the list, so it needs no list tag of its own."""
     doc: str = ""
 
 
@@ -241,6 +252,7 @@ PRODUCT = Type(
             "{x}.product_id = {p}.id",
             through="product_tags {x} ON {x}.tag_id = {t}.id",
             graphql="tags",
+            owned=True,
             order="{t}.name, {t}.id",
             doc="Its tags, in name order.",
         ),
@@ -251,6 +263,7 @@ PRODUCT = Type(
             "{t}.product_id = {p}.id",
             graphql="reviews",
             paged=True,
+            owned=True,
             default_limit=10,
             total="{p}.review_count",
             doc="Its reviews, newest first (a page: the newest 10 unless `limit[...]` says).",
@@ -292,21 +305,27 @@ PRODUCT = Type(
         Sort("name", "{t}.name", "text"),
         Sort("created_at", "{t}.created_at", "timestamp"),
         # The index is on this expression: unrated products sort as 0.
-        Sort("rating_avg", "COALESCE({t}.rating_avg, 0)", "decimal"),
-        Sort("review_count", "{t}.review_count", "int"),
+        Sort("rating_avg", "COALESCE({t}.rating_avg, 0)", "decimal", reads=("rating",)),
+        Sort("review_count", "{t}.review_count", "int", reads=("rating",)),
     ),
     cursor="products",
     filters=(
-        Filter("category_id", "{t}.category_id IN " + SUBTREE.replace("{root}", "{v}"), "bigint"),
+        Filter(
+            "category_id",
+            "{t}.category_id IN " + SUBTREE.replace("{root}", "{v}"),
+            "bigint",
+            tables=("categories",),
+        ),
         Filter(
             "category_slug",
             "{t}.category_id IN "
             + SUBTREE.replace("{root}", "(SELECT s.id FROM categories s WHERE s.slug = {v})"),
             "text",
+            tables=("categories",),
         ),
         Filter("min_price", "{t}.price >= {v}", "numeric"),
         Filter("max_price", "{t}.price <= {v}", "numeric"),
-        Filter("in_stock", "({t}.stock > 0) = {v}", "boolean"),
+        Filter("in_stock", "({t}.stock > 0) = {v}", "boolean", reads=("stock",)),
         Filter(
             "tag",
             "EXISTS (SELECT 1 FROM product_tags pt JOIN tags tg ON tg.id = pt.tag_id"
@@ -321,7 +340,7 @@ PRODUCT = Type(
             " WHERE s.search @@ websearch_to_tsquery('english', {v})))",
             "text",
         ),
-        Filter("rating_gte", "{t}.rating_avg >= {v}", "numeric"),
+        Filter("rating_gte", "{t}.rating_avg >= {v}", "numeric", reads=("rating",)),
     ),
     tables=("product_tags", "tags"),
 )

@@ -11,12 +11,18 @@ counted but never written.
 
 Every piece of SQL text comes from the read model or from here; values (ids, limits,
 cursors' keys, filters, even aliases) are bound parameters, each cast to its type.
+
+A tagged plan (for the answer cache) says what its answer was built from: every object
+of a tracked type starts with a marker `\\x01Product:41\\x02` (control characters never
+occur raw in JSON text), which `untag` collects and removes; and the plan lists the list
+tags of the lists it reads (`list:Product`, `list:Product@stock`: see `gateway.cache.answers`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
@@ -58,6 +64,21 @@ _KEY_TYPES = {
 }
 _MAX_CONCAT = 100  # PostgreSQL's limit on a function's arguments
 DEFAULT_PLANS = 2000
+TRACKED = frozenset({"Product", "Category", "Tag", "User", "Review"})
+"""The types whose objects an answer's tags name one by one (the others are read only by
+their owner's rules, and such answers are never shared)."""
+_MARK = re.compile(rb"\x01([A-Za-z]+):(\d+)\x02")
+
+
+def untag(raw: bytes) -> tuple[bytes, frozenset[str]]:
+    """A tagged plan's output without its markers, and the entity tags they named (each
+    object's `Type:id`, and `Type:*` for every type seen)."""
+    found = _MARK.findall(raw)
+    if not found:
+        return raw, frozenset()
+    tags = {f"{kind.decode()}:{number.decode()}" for kind, number in found}
+    tags.update(f"{kind.decode()}:*" for kind in {kind for kind, _ in found})
+    return _MARK.sub(b"", raw), frozenset(tags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +96,18 @@ class Plan:
     """A root is a list (entries of lists live shorter in the cache)."""
     primary: bool = False
     """It reads a type that must come from the primary, never from a replica."""
+    tagged: bool = False
+    """Its output carries entity markers (`untag`)."""
+    tags: frozenset[str] = frozenset()
+    """The list tags of the lists it reads, known from its shape alone."""
 
     def args(self, values: dict[str, object]) -> tuple[object, ...]:
         return tuple(values[name] for name in self.params)
 
 
-def compile_query(query: Query, form: Form = "object", model: Model = MODEL) -> Plan:
+def compile_query(
+    query: Query, form: Form = "object", model: Model = MODEL, *, tagged: bool = False
+) -> Plan:
     """The statement answering `query`.
 
     Object form (GraphQL's `data`): one row, the roots as one JSON object, then one
@@ -88,7 +115,7 @@ def compile_query(query: Query, form: Form = "object", model: Model = MODEL) -> 
     JSON (NULL when a Lookup finds nothing or a Listing's parent is absent) and, for a
     listing, the next page's cursor.
     """
-    compiler = _Compiler(model, query.caller)
+    compiler = _Compiler(model, query.caller, tagged=tagged)
     if form == "single":
         (root,) = query.roots
         if isinstance(root, Listing):
@@ -108,6 +135,8 @@ def compile_query(query: Query, form: Form = "object", model: Model = MODEL) -> 
         per_user=compiler.per_user,
         lists=any(isinstance(root, Listing) for root in query.roots),
         primary=compiler.primary,
+        tagged=tagged,
+        tags=frozenset(compiler.list_tags),
     )
 
 
@@ -123,17 +152,19 @@ class Planner:
     def __len__(self) -> int:
         return len(self._plans)
 
-    def plan(self, query: Query, form: Form, *, key: Hashable | None = None) -> tuple[Plan, str]:
+    def plan(
+        self, query: Query, form: Form, *, key: Hashable | None = None, tagged: bool = False
+    ) -> tuple[Plan, str]:
         """The plan of `query` and its digest (stable across processes, for cache keys).
 
         `key`, when given, stands for the query's shape (a caller that knows it saves
-        hashing the whole tree)."""
-        key = (query, form) if key is None else (key, form)
+        hashing the whole tree). `tagged`: a plan whose answer will be cached (`untag`)."""
+        key = (query, form, tagged) if key is None else (key, form, tagged)
         found = self._plans.get(key)
         if found is not None:
             self._plans.move_to_end(key)
             return found
-        plan = compile_query(query, form, self.model)
+        plan = compile_query(query, form, self.model, tagged=tagged)
         digest = hashlib.blake2b(plan.sql.encode(), digest_size=12).hexdigest()
         self.compiled += 1
         self._plans[key] = (plan, digest)
@@ -284,9 +315,11 @@ class _Rows:
 
 
 class _Compiler:
-    def __init__(self, model: Model, caller: Caller) -> None:
+    def __init__(self, model: Model, caller: Caller, *, tagged: bool = False) -> None:
         self.model = model
         self.caller = caller
+        self.tagged = tagged
+        self.list_tags: set[str] = set()
         self.params: list[str] = []
         self._numbers: dict[str, int] = {}
         self.tables: set[str] = set()
@@ -385,6 +418,7 @@ class _Compiler:
         if root.parent is not None:
             raise ValueError("a listing under a parent is a single read")
         owner = self.model[root.type]
+        self.tag_list(owner, root.window)
         total = self.root_total(owner, root.window) if _wants_total(root.output) else ""
         if not _reads_rows(root.output):
             assert isinstance(root.output, Connection)
@@ -399,6 +433,7 @@ class _Compiler:
         numbered = _numbered(root.output)
         wants_total = _wants_total(root.output)
         if root.parent is None:
+            self.tag_list(owner, root.window)
             rows = self.root_rows(owner, root.window, numbered)
             total = self.root_total(owner, root.window) if wants_total else ""
             value, cursor = self.aggregate(owner, root.window, root.output, rows, total)
@@ -407,12 +442,18 @@ class _Compiler:
         self.read(parent)
         p = self.alias()
         relation, _ = self.model.target(parent, root.parent.relation)
+        if not relation.owned:
+            self.tag_list(owner, root.window)
         rows = self.relation_rows(relation, owner, root.window, p, numbered)
         total = self.relation_total(relation, owner, root.window, p) if wants_total else ""
         value, cursor = self.aggregate(owner, root.window, root.output, rows, total)
         by = _fill(root.parent.by, t=p, v=self.bind(root.parent.value))
+        body = "e.body"
+        if self.tagged and parent.name in TRACKED:
+            # The list is the parent's: its tag goes with the answer.
+            body = f"{_literal(chr(1) + parent.name + ':')} || {p}.id::text || chr(2) || e.body"
         return (
-            f"SELECT e.body, e.next_cursor FROM {parent.table} {p} CROSS JOIN LATERAL"
+            f"SELECT {body} AS body, e.next_cursor FROM {parent.table} {p} CROSS JOIN LATERAL"
             f" (SELECT {value} AS body, {cursor} AS next_cursor FROM {rows.sql}) e WHERE {by}"
         )
 
@@ -617,9 +658,23 @@ class _Compiler:
         parts.text("}")
         return parts.build()
 
+    def tag_list(self, owner: Type, window: Window) -> None:
+        """Note the list tags of a list of `owner` read through `window`."""
+        if not self.tagged or owner.name not in TRACKED:
+            return
+        self.list_tags.add(f"list:{owner.name}")
+        reads = [owner.filter(name).reads for name, _ in window.filters]
+        if owner.sorts:
+            reads.append(owner.sort(window.sort or owner.default_sort)[0].reads)
+        self.list_tags.update(f"list:{owner.name}@{r}" for group in reads for r in group)
+
     def node(self, node: Node, t: str) -> str:
         owner = self.model[node.type]
         parts = _Parts()
+        if self.tagged and owner.name in TRACKED:
+            parts.text(f"\x01{owner.name}:")
+            parts.sql(f"{t}.id::text")
+            parts.text("\x02")
         parts.text("{")
         for index, member in enumerate(node.members):
             self.key(parts, member.key, index == 0)
@@ -674,6 +729,8 @@ class _Compiler:
 
     def many(self, owner: Type, member: Many, p: str) -> str:
         relation, target = self.model.target(owner, member.relation)
+        if not relation.owned:
+            self.tag_list(target, member.window)
         total = ""
         if _wants_total(member.output):
             total = self.relation_total(relation, target, member.window, p)

@@ -1,20 +1,21 @@
 """Running reads: one statement per read, its answer cached as bytes.
 
-An answer that belongs to no caller in particular is kept in the shared cache under its
-plan and its values, stamped with the generations of every table its statement reads
-(`gateway.services.caching`); one read by a caller's own rules (orders, the account) never
-is. Inside a transaction (a write reading back what it wrote) the cache is not used.
+An answer that belongs to no caller in particular is kept in the answer cache
+(`gateway.cache.answers`) under its plan and its values, tagged with what it was built
+from: its statement is the plan's tagged variant, whose entity markers `untag` turns into
+tags, plus the plan's list tags. One read by a caller's own rules (orders, the account)
+never is. Inside a transaction (a write reading back what it wrote) the cache is not used.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from gateway.reads.planner import Plan
+from gateway.reads.planner import Plan, untag
 from gateway.reads.shape import Query
 from gateway.services import caching
 from gateway.types import Resources
@@ -45,6 +46,9 @@ async def single(
     """Run a REST read: one statement, or none when the cache has the answer. `key` stands
     for the query's shape when the caller knows one."""
     plan, digest = resources.planner.plan(query, "single", key=key)
+    shared = _shared(resources, plan)
+    if shared:
+        plan, digest = resources.planner.plan(query, "single", key=key, tagged=True)
     args = plan.args(values)
 
     async def load() -> bytes | None:
@@ -55,13 +59,12 @@ async def single(
         body: str = row["body"]
         return (cursor or "").encode() + b"\n" + body.encode()
 
-    if plan.per_user or resources.db.pinned:
-        raw = await load()
-    else:
+    if shared:
+        answers = resources.reads.answers
         ttl = caching.LIST_TTL if plan.lists else caching.ENTITY_TTL
-        raw = await resources.reads.read_bytes(
-            "plan", [digest, *_plain(args)], _generations(plan), load, ttl=ttl
-        )
+        raw = await answers.read(answers.key(_digest(digest, args)), _tagged(plan, load), ttl=ttl)
+    else:
+        raw = await load()
     if raw is None:
         return Single(None)
     cursor, _, body = raw.partition(b"\n")
@@ -74,6 +77,9 @@ async def answer(
     """Run a GraphQL read: one statement, or none when the cache has the answer. `key`
     stands for the query's shape when the caller knows one."""
     plan, digest = resources.planner.plan(query, "object", key=key)
+    shared = _shared(resources, plan)
+    if shared:
+        plan, digest = resources.planner.plan(query, "object", key=key, tagged=True)
     args = plan.args(values)
     missed: list[Answer] = []
 
@@ -83,28 +89,52 @@ async def answer(
         missing = tuple(i for i, flag in zip(plan.lookups, list(row)[1:], strict=True) if flag)
         return Answer(row["data"].encode(), missing)
 
+    if not shared:
+        return await run()
+
     async def load() -> bytes | None:
         found = await run()
         if found.missing:
             # An answer with errors is never stored.
-            missed.append(found)
+            missed.append(Answer(untag(found.data)[0], found.missing))
             return None
         return found.data
 
-    if plan.per_user or resources.db.pinned:
-        return await run()
+    answers = resources.reads.answers
     ttl = caching.LIST_TTL if plan.lists else caching.ENTITY_TTL
-    data = await resources.reads.read_bytes(
-        "plan", [digest, *_plain(args)], _generations(plan), load, ttl=ttl
-    )
+    data = await answers.read(answers.key(_digest(digest, args)), _tagged(plan, load), ttl=ttl)
     if data is not None:
         return Answer(data)
     # Nothing stored: this request ran it, or waited on one that found an absent root.
-    return missed[0] if missed else await run()
+    if missed:
+        return missed[0]
+    found = await run()
+    return Answer(untag(found.data)[0], found.missing)
 
 
-def _generations(plan: Plan) -> tuple[str, ...]:
-    return tuple(sorted(caching.generations_read(plan.tables)))
+def _shared(resources: Resources, plan: Plan) -> bool:
+    """Whether the answer may come from (and go to) the answer cache."""
+    return resources.reads.answers.enabled and not plan.per_user and not resources.db.pinned
+
+
+def _tagged(
+    plan: Plan, load: Callable[[], Awaitable[bytes | None]]
+) -> Callable[[], Awaitable[tuple[bytes, frozenset[str]] | None]]:
+    """`load` of a tagged plan, as the answer cache takes it: the body without its markers,
+    and its tags."""
+
+    async def tagged() -> tuple[bytes, frozenset[str]] | None:
+        raw = await load()
+        if raw is None:
+            return None
+        body, tags = untag(raw)
+        return body, tags | plan.tags
+
+    return tagged
+
+
+def _digest(digest: str, args: tuple[Any, ...]) -> str:
+    return caching.digest([digest, *_plain(args)])
 
 
 def _plain(args: tuple[Any, ...]) -> list[Any]:

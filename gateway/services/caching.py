@@ -28,6 +28,7 @@ import orjson
 
 from gateway import telemetry
 from gateway.cache import Cache, CacheUnavailable
+from gateway.cache.answers import Answers
 from gateway.pagination import Page
 from gateway.types import Resources
 
@@ -44,9 +45,20 @@ EPOCH = "epoch"
 class ReadCache:
     """This process's view of the shared cache: keys, generations, single flight."""
 
-    def __init__(self, cache: Cache, prefix: str, *, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        cache: Cache,
+        prefix: str,
+        *,
+        enabled: bool = True,
+        local_bytes: int = 16 * 1024 * 1024,
+        liveness: float = 1.0,
+    ) -> None:
         self.cache = cache
         self.enabled = enabled
+        self.answers = Answers(
+            cache, prefix, enabled=enabled, local_bytes=local_bytes, liveness=liveness
+        )
         self._prefix = f"{prefix}:v1"
         self._epoch = f"{self._prefix}:epoch"
         self._flights: dict[str, asyncio.Future[bytes]] = {}
@@ -58,7 +70,7 @@ class ReadCache:
 
     def key(self, kind: str, parts: Sequence[object]) -> str:
         """The cache key of the value `parts` identify within `kind`."""
-        return f"{self._prefix}:{kind}:{_digest(parts)}"
+        return f"{self._prefix}:{kind}:{digest(parts)}"
 
     async def snapshot(
         self, key: str, generations: Sequence[str]
@@ -186,6 +198,9 @@ class ReadCache:
             self._dirty = True
             log.warning("cache invalidation failed; the cache will be reset when Redis is back")
 
+    async def close(self) -> None:
+        await self.answers.close()
+
     async def _repair(self) -> None:
         await self.cache.bump(self._epoch)
         self._dirty = False
@@ -291,15 +306,50 @@ def generations_read(tables: Iterable[str]) -> frozenset[str]:
     return frozenset(generation for table in tables for generation in _READS.get(table, ()))
 
 
-async def invalidate_written(resources: Resources, written: set[str]) -> None:
-    """Retire the cached reads of everything a request wrote; the request middleware calls
-    this once the handler is done (its transactions committed), before the response goes
-    out, so the client's next read, in either style, cannot meet a stale entry."""
-    tables = {table for name in written for table in _AFFECTS.get(name, (name,))}
+# What a write to an aggregate (a statement file) may have changed in planned answers, when
+# the service did not say (`touched`): whole types and their lists. A safety net: every
+# write in the services declares its tags precisely.
+_COARSE: dict[str, tuple[str, ...]] = {
+    "products": ("Product:*", "list:Product"),
+    "categories": ("Category:*", "list:Category", "list:Product"),
+    "tags": ("Tag:*", "list:Tag", "list:Product"),
+    "reviews": ("Review:*", "list:Review", "Product:*", "list:Product@rating"),
+    "orders": ("Product:*", "list:Product@stock"),
+}
+# Not here: `users` and `refresh_tokens`. No write changes a public profile (a display name
+# is set when the account is made, before any answer can show it; a test holds to that),
+# so sign-ups, sign-ins and role changes retire no shared answer.
+
+
+def touched(aggregate: str, *tags: str) -> None:
+    """Declare what a committed write to `aggregate` changed, as answer tags: the objects
+    (`Product:41`), and the lists whose members or order it can move (`list:Product`,
+    `list:Product@stock`). No tags: nothing any shared answer shows."""
+    stats = telemetry.current()
+    if stats is not None:
+        stats.declared.add(aggregate)
+        stats.touched.update(tags)
+
+
+async def invalidate_written(resources: Resources, stats: telemetry.RequestStats) -> None:
+    """Retire the cached reads of everything a request wrote; the pipeline calls this once
+    the handler is done (its transactions committed), before the response goes out, so the
+    client's next read, in either style, cannot meet a stale entry. Each write is retired
+    once, however often this is called."""
+    fresh = stats.written - stats.invalidated
+    tags = stats.touched - stats.retired
+    if not fresh and not tags:
+        return
+    stats.invalidated |= fresh
+    stats.retired |= tags
+    coarse = {t for name in fresh - stats.declared for t in _COARSE.get(name, ())}
+    tables = {table for name in fresh for table in _AFFECTS.get(name, (name,))}
     await resources.reads.invalidate(*tables)
+    await resources.reads.answers.invalidate(tags | coarse)
 
 
-def _digest(parts: Sequence[object]) -> str:
+def digest(parts: Sequence[object]) -> str:
+    """A short stable digest of JSON-able `parts`, for cache keys."""
     raw = orjson.dumps(list(parts), option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
 

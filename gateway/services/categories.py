@@ -183,6 +183,7 @@ async def create_category(resources: Resources, principal: Principal, data: Any)
     except ConstraintViolation as exc:
         raise _problem(exc) from None
     assert row is not None
+    caching.touched("categories", f"Category:{row['id']}", "list:Category")
     return from_row(row)
 
 
@@ -223,6 +224,8 @@ async def update_category(
         raise _problem(exc) from None
     if row is None:
         raise NotFound(f"Category {category_id} does not exist.")
+    # A move changes which products lie below it (the category filters, Category.products).
+    caching.touched("categories", f"Category:{category_id}", "list:Category", "list:Product")
     return from_row(row)
 
 
@@ -244,6 +247,8 @@ async def delete_category(resources: Resources, principal: Principal, category_i
         raise
     if deleted is None:
         raise NotFound(f"Category {category_id} does not exist.")
+    # Nothing was filed under it (the database refuses otherwise): its own answers and lists.
+    caching.touched("categories", f"Category:{category_id}", "list:Category")
     return int(deleted)
 
 

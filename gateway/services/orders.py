@@ -29,6 +29,7 @@ from gateway.ordering import SortOrder, choose, orders_of, page_from
 from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_admin, require_user
 from gateway.reads import lists
+from gateway.services import caching
 from gateway.services.accounts import BAD_CREDENTIALS
 from gateway.types import Resources
 from gateway.validation import Input, validate
@@ -251,6 +252,7 @@ async def place_order(resources: Resources, principal: Principal, data: Any) -> 
         if len(taken) != len(ordered):
             # Cannot happen while the rows are locked; if it ever does, undo everything.
             raise Conflict("The stock changed while the order was placed; try again.")
+    _stock_moved(ids)
     await events.publish(resources, "product", *ids)
     items = [
         {
@@ -309,8 +311,19 @@ async def set_order_status(
     return order
 
 
+def _stock_moved(product_ids: Sequence[int]) -> None:
+    """Orders are their customer's own (never shared answers); their products' stock, and
+    the lists filtered by it, are what others see change."""
+    if not product_ids:
+        caching.touched("orders")
+        return
+    caching.touched("orders", *(f"Product:{i}" for i in product_ids), "list:Product@stock")
+
+
 async def _announce(resources: Resources, order: Order) -> None:
     """After the commit: the order's status changed; a cancellation returned its stock."""
+    cancelled = order["status"] == "cancelled"
+    _stock_moved([i["product_id"] for i in order["items"]] if cancelled else [])
     await events.publish(resources, "order", order["id"])
     if order["status"] == "cancelled":
         await events.publish(resources, "product", *(i["product_id"] for i in order["items"]))

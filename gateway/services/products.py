@@ -189,9 +189,11 @@ async def create_product(resources: Resources, principal: Principal, data: Any) 
         async with resources.db.transaction():
             product_id = await resources.db.fetch_val("products.insert", values)
             await _attach_tags(resources, product_id, new.tag_ids)
-            return await get_product(resources, product_id)
+            created = await get_product(resources, product_id)
     except ConstraintViolation as exc:
         raise _problem(exc) from None
+    caching.touched("products", f"Product:{product_id}", "list:Product")
+    return created
 
 
 async def update_product(
@@ -222,6 +224,7 @@ async def update_product(
     product = await _write(
         resources, product_id, values, change.tag_ids, expected_version, precondition
     )
+    caching.touched("products", f"Product:{product_id}", "list:Product")
     await events.publish(resources, "product", product_id)
     return product
 
@@ -243,6 +246,7 @@ async def replace_product(
     new = validate(ReplaceProductInput, data)
     values = new.model_dump(include=set(_COLUMNS))
     product = await _write(resources, product_id, values, new.tag_ids, None, precondition)
+    caching.touched("products", f"Product:{product_id}", "list:Product")
     await events.publish(resources, "product", product_id)
     return product
 
@@ -315,6 +319,8 @@ async def delete_product(
         raise _problem(exc) from None
     if deleted is None:
         raise NotFound(f"Product {product_id} does not exist.")
+    # Its reviews went with it (a cascade): every review list, and each review's own answer.
+    caching.touched("products", f"Product:{product_id}", "list:Product", "Review:*", "list:Review")
     await events.publish(resources, "product", product_id, deleted=True)
     return int(deleted)
 

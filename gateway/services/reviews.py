@@ -195,7 +195,20 @@ async def add_review(
             raise Unauthenticated(BAD_CREDENTIALS) from None
         raise
     assert row is not None
+    _touched(row["id"], product_id)
     return from_row(row)
+
+
+def _touched(review_id: int, product_id: int) -> None:
+    """A review changed: its own answers, its product's (rating, count, its review list),
+    the lists of reviews, and the product lists sorted or filtered by rating."""
+    caching.touched(
+        "reviews",
+        f"Review:{review_id}",
+        f"Product:{product_id}",
+        "list:Review",
+        "list:Product@rating",
+    )
 
 
 async def update_review(
@@ -221,6 +234,7 @@ async def update_review(
     )
     if row is None:
         raise NotFound(f"Review {review_id} does not exist.")
+    _touched(review_id, row["product_id"])
     return from_row(row)
 
 
@@ -230,12 +244,13 @@ async def delete_review(resources: Resources, principal: Principal, review_id: i
     Raises Unauthenticated or NotFound (no such review, or someone else's for a customer).
     """
     user_id = require_user(principal)
-    deleted = await resources.db.fetch_val(
+    deleted = await resources.db.fetch_one(
         "reviews.delete", {"id": review_id, "user_id": user_id, "is_admin": principal.admin}
     )
     if deleted is None:
         raise NotFound(f"Review {review_id} does not exist.")
-    return int(deleted)
+    _touched(review_id, deleted["product_id"])
+    return int(deleted["id"])
 
 
 async def products_by_ids(

@@ -125,6 +125,7 @@ async def create_tag(resources: Resources, principal: Principal, data: Any) -> T
             raise Conflict(f"A tag named {new.name!r} already exists.") from None
         raise
     assert row is not None
+    caching.touched("tags", f"Tag:{row['id']}", "list:Tag")
     return {"id": row["id"], "name": row["name"]}
 
 
@@ -137,4 +138,7 @@ async def delete_tag(resources: Resources, principal: Principal, tag_id: int) ->
     deleted = await resources.db.fetch_val("tags.delete", {"id": tag_id})
     if deleted is None:
         raise NotFound(f"Tag {tag_id} does not exist.")
+    # It left every product that carried it: those answers show Tag:<id>; lists filtered by
+    # its name lose their members.
+    caching.touched("tags", f"Tag:{tag_id}", "list:Tag", "list:Product")
     return int(deleted)

@@ -39,10 +39,11 @@ FROM changed c
 JOIN users u ON u.id = c.author_id
 
 -- name: delete
--- Delete a review if :user_id wrote it or the caller is an admin; returns its id when deleted.
+-- Delete a review if :user_id wrote it or the caller is an admin; returns its id and its
+-- product's when deleted.
 DELETE FROM reviews
 WHERE id = :id AND (author_id = :user_id OR :is_admin::boolean)
-RETURNING id
+RETURNING id, product_id
 
 -- name: products_by_ids
 -- Products by id for the DataLoader behind Review.product and OrderItem.product.
