@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-stages clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -43,6 +43,11 @@ bench: $(STAMP)
 		{ $$SUDO apt-get install -y -qq wrk >/dev/null 2>&1 || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }; } \
 		|| echo "bench: could not install wrk; using the Python load generator" >&2; }
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# What each stage of the request pipeline costs (README "Benchmarks"): about 2 minutes,
+# in-process, on real PostgreSQL and Redis; STAGES_ARGS="--smoke" for a check in seconds.
+bench-stages: $(STAMP)
+	$(BIN)/python -m bench.pipeline_stages $(STAGES_ARGS)
 
 clean:
 	rm -rf $(VENV) .gateway build *.egg-info

@@ -1,10 +1,15 @@
 """Entity tags: a strong ETag is a hash of the body, and how If-Match / If-None-Match compare.
 
-One format everywhere: `"` + base64url(sha256(body))[:22] + `"`. A GET's ETag is the hash
-of the exact bytes sent, so it changes whenever anything in the representation changes
-(a review moving `rating_avg`, a renamed category embedded in a product), not only when
-the row's version does. If-Match is judged the same way: the write recomputes the hash
-of the resource's current representation and goes ahead only if it equals one given.
+One format everywhere: `"` + base64url(XXH3-128(body)) + `"`, 22 characters between the
+quotes. A GET's ETag is the hash of the exact bytes sent, so it changes whenever anything
+in the representation changes (a review moving `rating_avg`, a renamed category embedded
+in a product), not only when the row's version does. The hash runs over every read's body,
+so it is a fast non-cryptographic one: 128 bits make an accidental collision between two
+states of one resource out of reach, and a tag promises byte equality, not secrecy
+(nothing is keyed or signed with it; tags made by SHA-256 before stay well-formed, they
+simply no longer match, as after any change of the body). If-Match is judged the same
+way: the write recomputes the hash of the resource's current representation and goes
+ahead only if it equals one given.
 
 A compressed body is another representation with a tag of its own: the identity tag with
 the coding appended inside the quotes (`"abc"` → `"abc-gzip"`, `"abc-br"`), so caches never
@@ -15,18 +20,23 @@ and a write (If-Match) alike.
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import binascii
 import re
+
+from xxhash import xxh3_128_digest
 
 # An entity-tag (RFC 9110 §8.8.3): optional weakness marker, then an opaque quoted string.
 _TAG = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def of(body: bytes) -> str:
     """The strong ETag of a representation's bytes."""
-    digest = hashlib.sha256(body).digest()
-    return '"' + base64.urlsafe_b64encode(digest).decode("ascii")[:22] + '"'
+    # 16 bytes are 22 base64 characters and two of padding, cut off.
+    encoded = binascii.b2a_base64(xxh3_128_digest(body), newline=False)[:22]
+    return '"' + encoded.translate(_URLSAFE).decode("ascii") + '"'
 
 
 CODINGS = ("gzip", "br")

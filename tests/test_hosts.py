@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -57,6 +58,22 @@ async def test_the_next_link_is_relative_whatever_the_host(
     assert following.status_code == 200
     assert [p["price"] for p in following.json()["data"]] == [3.0, 2.0]
     assert set(following.json()["data"][0]) == {"id", "name", "price"}
+
+
+async def test_each_next_link_carries_the_query_and_one_fresh_after(
+    api: httpx.AsyncClient,
+) -> None:
+    url = "/api/v1/products?limit=1&fields=name,price&sort=-price"
+    seen: list[int] = []
+    for _ in range(3):
+        response = await api.get(url)
+        assert response.status_code == 200
+        seen.append(response.json()["data"][0]["id"])
+        url = next_link(response)
+        query = parse_qsl(urlsplit(url).query)
+        assert query[:3] == [("limit", "1"), ("fields", "name,price"), ("sort", "-price")]
+        assert query[3:] == [("after", response.json()["page"]["next_cursor"])]
+    assert len(set(seen)) == 3
 
 
 async def test_location_is_relative_whatever_the_host(

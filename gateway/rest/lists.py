@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,10 +48,36 @@ def next_link(request: Request, cursor: str) -> str:
 def next_page_url(request: Request, cursor: str) -> str:
     """This request's path and query with `after=cursor`: relative (RFC 8288 allows it), or
     under PUBLIC_URL. Never the request's Host, which a client chooses and a shared cache
-    would hand to everyone."""
-    url = request.url.include_query_params(after=cursor)
-    public_url: str | None = request.state.resources.settings.public_url
-    return f"{public_url or ''}{url.path}?{url.query}"
+    would hand to everyone.
+
+    The query keeps the request's other parameters in their order, re-encoded, with
+    `after` last: what Starlette's `URL.include_query_params` gives, without building and
+    re-parsing URLs. A cursor is base64url, so it goes in as it is."""
+    scope = request.scope
+    # As Starlette's URL writes the (decoded) path.
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = _AFTER.sub("", scope["query_string"].decode("utf-8", "replace"))
+    kept = _kept_query(query) if len(query) <= _REMEMBERED else _kept(query)
+    public_url: str | None = scope["state"]["resources"].settings.public_url
+    return f"{public_url or ''}{path}?{kept}{'&' if kept else ''}after={cursor}"
+
+
+# The `after` a next link wrote (one base64url value), taken out before the look-up below so
+# that every page of one list shares an entry; any other spelling is dropped by the parse.
+_AFTER = re.compile(r"(?:(?<=&)|^)after=[A-Za-z0-9_-]*(?:&|$)")
+
+
+_REMEMBERED = 512
+"""Queries up to this length are remembered: at most 1,024 of them, a few MB at worst."""
+
+
+def _kept(query: str) -> str:
+    """The query string without `after`, parsed and encoded as Starlette does."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(name, value) for name, value in pairs if name != "after"])
+
+
+_kept_query = functools.lru_cache(maxsize=1024)(_kept)
 
 
 def item_response(
