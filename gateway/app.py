@@ -96,6 +96,7 @@ def create_app(settings: Settings) -> Starlette:
             store,
             prefix=settings.cache_prefix,
             general=settings.rate_limit_per_minute,
+            lease=settings.rate_limit_lease,
             sign_in=SignInLimits(
                 per_account=settings.login_failures_per_account,
                 account_window=settings.login_account_window,
@@ -137,6 +138,7 @@ def create_app(settings: Settings) -> Starlette:
             # one process, as in tests): let the collector see it again.
             gc.unfreeze()
             lifecycle.uninstall()
+            await limiter.close()
             await store.close()
             await db.disconnect()
 
