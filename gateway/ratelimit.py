@@ -50,10 +50,11 @@ its own sliding window. Every attempt is counted before its password is checked 
 back when it succeeds, so concurrent guesses cannot slip past the limit, and colleagues
 signing in from one address never lock each other out.
 
-When Redis is unreachable, units already leased are still spent (they were granted);
-beyond them, reads fail open, while sign-ins and writes fall back to counting in this
-process, so a Redis outage never turns into an open door for password guessing, nor into
-a 500.
+When Redis is unreachable, units already leased are still spent (they were granted), and a
+caller this process already knows to be out of allowance stays refused until the counter
+it last saw has room again (Redis would refuse it too). Beyond that, reads fail open, while
+sign-ins and writes fall back to counting in this process, so a Redis outage never turns
+into an open door for password guessing, nor into a 500.
 """
 
 from __future__ import annotations

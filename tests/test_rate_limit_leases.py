@@ -17,7 +17,9 @@ import httpx
 import pytest
 import redis
 
+from gateway.cache import RedisCache
 from gateway.embedded import EmbeddedRedis
+from gateway.ratelimit import RateLimiter
 from gateway.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, app_client
 from tests.processes import Served, base_env
@@ -132,6 +134,44 @@ async def test_leased_units_are_spent_exactly_within_one_process(
         # Eight grants of four cover 30 requests (the last grant is the 2 left); refusals
         # come from what this process learnt, not from a Redis call each.
         assert stats.scripts() - before < 30
+
+
+async def test_the_lease_table_is_bounded_and_forgetting_a_caller_forgets_no_count(
+    redis_url: str,
+) -> None:
+    store = RedisCache(redis_url, timeout=0.5)
+    limiter = RateLimiter(
+        store, prefix=f"gwtest:{uuid.uuid4().hex[:8]}", general=3, lease=1, max_callers=10
+    )
+    try:
+        for round_ in range(3):
+            for caller in range(50):
+                decision = await limiter.charge(f"ip:10.0.0.{caller}")
+                assert decision.allowed and decision.remaining == 2 - round_
+            assert limiter.callers == 10
+        # Every caller's count lives in Redis: forgotten here, it is still spent.
+        assert not (await limiter.charge("ip:10.0.0.0")).allowed
+        assert not (await limiter.charge("ip:10.0.0.49")).allowed
+    finally:
+        await limiter.close()
+        await store.close()
+
+
+async def test_a_caller_known_to_be_spent_stays_refused_while_redis_is_down(
+    settings: Settings, own_redis: EmbeddedRedis, stats: RedisStats
+) -> None:
+    stats.early_in_a_minute()
+    async with app_client(settings, redis_url=own_redis.url, rate_limit_per_minute=3) as http:
+        statuses = [(await http.get("/api/v1/products")).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        own_redis.kill()
+        refused = await http.get("/api/v1/products")
+        assert refused.status_code == 429
+        assert refused.headers["ratelimit-remaining"] == "0"
+        # Another caller, unknown to this process, is read-only and fails open.
+        someone = await http.get("/api/v1/products", headers={"X-Forwarded-For": "198.51.100.7"})
+        assert someone.status_code == 200
+        assert "ratelimit-limit" not in someone.headers
 
 
 @pytest.mark.slow
