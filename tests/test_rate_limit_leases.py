@@ -17,7 +17,7 @@ import httpx
 import pytest
 import redis
 
-from gateway.cache import RedisCache
+from gateway.cache import MemoryCache, RedisCache
 from gateway.embedded import EmbeddedRedis
 from gateway.ratelimit import RateLimiter
 from gateway.settings import Settings
@@ -85,6 +85,29 @@ def stats(own_redis: EmbeddedRedis) -> Iterator[RedisStats]:
     observer = RedisStats(own_redis.url)
     yield observer
     observer.close()
+
+
+@pytest.mark.parametrize("kind", ["redis", "memory"])
+async def test_a_lease_grants_what_is_free_and_never_less_than_needed(
+    redis_url: str, kind: str
+) -> None:
+    store = RedisCache(redis_url, timeout=0.5) if kind == "redis" else MemoryCache()
+    name = f"gwtest:{uuid.uuid4().hex}"
+    try:
+        minute = int(time.time() // 60)
+        first = await store.lease(name, 1, 4, 10, 60)
+        assert (first.granted, first.previous, first.current) == (4, 0, 4)
+        assert 0 < first.remaining <= 60
+        assert first.window in (minute, int(time.time() // 60))  # minutes since the epoch
+        second = await store.lease(name, 1, 4, 10, 60)
+        assert (second.granted, second.current) == (4, 8)
+        # Two are free: a lease that needs three takes nothing, one that needs two takes both.
+        assert (await store.lease(name, 3, 4, 10, 60)).granted == 0
+        last = await store.lease(name, 2, 4, 10, 60)
+        assert (last.granted, last.current) == (2, 10)
+        assert (await store.lease(name, 1, 4, 10, 60)).granted == 0
+    finally:
+        await store.close()
 
 
 async def test_a_burst_within_a_lease_sends_no_redis_command(
