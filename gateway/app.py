@@ -96,6 +96,7 @@ def create_app(settings: Settings) -> Starlette:
             store,
             prefix=settings.cache_prefix,
             general=settings.rate_limit_per_minute,
+            lease=settings.rate_limit_lease,
             sign_in=SignInLimits(
                 per_account=settings.login_failures_per_account,
                 account_window=settings.login_account_window,
@@ -145,6 +146,7 @@ def create_app(settings: Settings) -> Starlette:
             gc.unfreeze()
             lifecycle.uninstall()
             await reads.close()
+            await limiter.close()
             await store.close()
             await db.disconnect()
 

@@ -57,6 +57,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     drain_seconds: float = 0.0
     rate_limit_per_minute: int = 600
+    rate_limit_lease: int | None = None  # None: RATE_LIMIT_PER_MINUTE // 20, at least 1
     login_failures_per_account: int = 5
     login_account_window: int = 900
     login_failures_per_address: int = 50
@@ -183,6 +184,7 @@ class Settings:
             rate_limit_per_minute=_int(
                 env, "RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute, 1, 1_000_000
             ),
+            rate_limit_lease=_int(env, "RATE_LIMIT_LEASE", 0, 0, 1_000_000) or None,
             login_failures_per_account=_int(
                 env, "LOGIN_FAILURES_PER_ACCOUNT", defaults.login_failures_per_account, 1, 10_000
             ),

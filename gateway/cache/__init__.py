@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
@@ -66,6 +67,41 @@ return {1, count + 1, window}
 """
 
 
+# A lease on a sliding-window allowance (the counter of _SLIDING_WINDOW, kept in one hash
+# per caller: w = the window's index, c = its count, p = the previous window's). It grants
+# `want` units, or fewer if fewer are free, but never fewer than `need` (then nothing):
+# a request that cannot be served takes nothing from other replicas. Granted units count
+# at once, whether or not they are ever spent. The clock is Redis's own, so every replica
+# agrees on where a window turns. The answer: granted, previous count, current count (the
+# grant included), milliseconds until the window turns, the window's index.
+_LEASE = """
+redis.replicate_commands()
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local need, want = tonumber(ARGV[1]), tonumber(ARGV[2])
+local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
+local index = math.floor(now / window)
+local elapsed = now - index * window
+local state = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
+local at, count = tonumber(state[1]), tonumber(state[2]) or 0
+local previous, current = 0, 0
+if at == index then
+  previous, current = tonumber(state[3]) or 0, count
+elseif at == index - 1 then
+  previous = count
+end
+local free = math.floor(limit - previous * (window - elapsed) / window - current)
+local granted = 0
+if free >= need then
+  granted = math.min(want, free)
+  current = current + granted
+  redis.call('HSET', KEYS[1], 'w', index, 'c', current, 'p', previous)
+  redis.call('PEXPIRE', KEYS[1], window * 2)
+end
+return {granted, previous, current, window - elapsed, index}
+"""
+
+
 # Versioned read: the key is the base plus the current generation counters, so entries
 # written before a generation moved are never read again. Reading the counters and the
 # entry in one script costs one round trip. (Under Redis Cluster all cache keys must share
@@ -106,6 +142,20 @@ return excess
 """
 
 
+class Lease(NamedTuple):
+    """What `Cache.lease` granted, and the state of the allowance it was granted from."""
+
+    granted: int
+    previous: int
+    """The previous window's count."""
+    current: int
+    """The current window's count, this grant included."""
+    remaining: float
+    """Seconds until the window turns."""
+    window: int
+    """The current window's index (time since the epoch, in windows)."""
+
+
 class CacheUnavailable(Exception):
     """The cache could not answer in time; the caller goes to the database instead."""
 
@@ -143,6 +193,11 @@ class Cache(Protocol):
 
     async def hit(self, key: str, cost: int, limit: int, window: float) -> tuple[bool, int, float]:
         """Sliding-window counter: (allowed, count in window, seconds until the window turns)."""
+        ...
+
+    async def lease(self, key: str, need: int, want: int, limit: int, window: float) -> Lease:
+        """Take up to `want` units (at least `need`, else none) of the sliding-window
+        allowance `hit` keeps, in one atomic step, by the cache's own clock."""
         ...
 
     async def reserve(
@@ -308,6 +363,7 @@ class RedisCache:
         self._versioned_script = Script(self.pipelining, _VERSIONED_GET)
         self._bounded_script = Script(self.pipelining, _BOUNDED_SET)
         self._attempt_script = Script(self.pipelining, _ATTEMPT_LOG)
+        self._lease_script = Script(self.pipelining, _LEASE)
         self._fanout = _Fanout()
         self._listener = _Listener(self._client, self._fanout, timeout)
 
@@ -377,6 +433,12 @@ class RedisCache:
         result = await self._guarded(lambda: self._window_script(keys, args))
         allowed, count = int(result[0]), int(result[1])
         return bool(allowed), count, (window_ms - elapsed) / 1000
+
+    async def lease(self, key: str, need: int, want: int, limit: int, window: float) -> Lease:
+        args = [need, want, limit, int(window * 1000)]
+        result = await self._guarded(lambda: self._lease_script([f"{{{key}}}"], args))
+        granted, previous, current, remaining, index = (int(part) for part in result)
+        return Lease(granted, previous, current, remaining / 1000, index)
 
     async def reserve(
         self, key: str, member: str, limit: int, window: float
@@ -617,6 +679,21 @@ class MemoryCache:
             return False, int(weighted), window - elapsed
         await self.set(current_key, str(current + cost).encode(), ttl=window * 2)
         return True, int(weighted + cost), window - elapsed
+
+    async def lease(self, key: str, need: int, want: int, limit: int, window: float) -> Lease:
+        now = time.time()
+        index, elapsed = int(now // window), now % window
+        state = await self.get(key)
+        at, count, before = (int(part) for part in (state or b"0:0:0").decode().split(":"))
+        previous, current = (before, count) if at == index else (0, 0)
+        if at == index - 1:
+            previous = count
+        free = math.floor(limit - previous * (window - elapsed) / window - current)
+        granted = min(want, free) if free >= need else 0
+        if granted:
+            current += granted
+            await self.set(key, f"{index}:{current}:{previous}".encode(), ttl=window * 2)
+        return Lease(granted, previous, current, window - elapsed, index)
 
     async def reserve(
         self, key: str, member: str, limit: int, window: float
