@@ -87,6 +87,7 @@ def create_app(settings: Settings) -> Starlette:
             pool_timeout=settings.db_pool_timeout,
             statement_timeout=settings.db_statement_timeout,
             read_url=settings.database_read_url,
+            read_max_lag=settings.database_read_max_lag_seconds,
             statement_cache_size=settings.db_statement_cache_size,
             plan_cache_mode=settings.db_plan_cache_mode,
         )
@@ -105,6 +106,7 @@ def create_app(settings: Settings) -> Starlette:
             metrics=metrics,
         )
         lifecycle = Lifecycle()
+        reads: ReadCache | None = None
         side = MetricsServer(metrics, settings) if settings.metrics_port else None
         try:
             await _check_schema(db, settings)
@@ -114,6 +116,7 @@ def create_app(settings: Settings) -> Starlette:
             metrics.observe_pool(lambda: db.pool_in_use, settings.db_pool_max_size)
             planner = Planner()
             metrics.observe_plans(lambda: len(planner), lambda: planner.compiled)
+            reads = ReadCache(store, settings.cache_prefix, enabled=settings.cache_enabled)
             _settle_heap()
             log.info("gateway ready", extra={"env": settings.env, "cache": store.kind})
             yield {
@@ -124,7 +127,7 @@ def create_app(settings: Settings) -> Starlette:
                     cache=store,
                     tokens=tokens,
                     limiter=limiter,
-                    reads=ReadCache(store, settings.cache_prefix, enabled=settings.cache_enabled),
+                    reads=reads,
                     lifecycle=lifecycle,
                     metrics=metrics,
                     accounts=AccountStates(ttl=settings.session_check_seconds),
@@ -137,6 +140,8 @@ def create_app(settings: Settings) -> Starlette:
             # one process, as in tests): let the collector see it again.
             gc.unfreeze()
             lifecycle.uninstall()
+            if reads is not None:
+                await reads.close()
             await store.close()
             await db.disconnect()
 

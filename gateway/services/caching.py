@@ -52,6 +52,7 @@ class ReadCache:
         self._flights: dict[str, asyncio.Future[bytes]] = {}
         self._raw_flights: dict[str, asyncio.Future[bytes | None]] = {}
         self._dirty = False
+        self._later: set[asyncio.Task[None]] = set()
 
     def generation(self, table: str) -> str:
         return f"{self._prefix}:gen:{table}"
@@ -89,9 +90,11 @@ class ReadCache:
         stats = telemetry.current()
         if stats is not None:
             stats.depends_on.update(tables)
-        if not self.enabled or (stats is not None and (stats.wrote or stats.cold)):
-            # A request that has written reads its own writes from the database; so does a
-            # cold compare call (telemetry.RequestStats.cold), which stores nothing either.
+        if not self.enabled or (stats is not None and (stats.primary_only or stats.cold)):
+            # A request that has written, or whose caller wrote moments ago (with a read
+            # replica), reads its writes from the primary, not from an entry another caller
+            # may have filled from a lagging replica; so does a cold compare call
+            # (telemetry.RequestStats.cold), which stores nothing either.
             return _json(await load())
         base = self.key(kind, parts)
         counters = [self._epoch, *(self.generation(t) for t in sorted(set(tables)))]
@@ -125,7 +128,7 @@ class ReadCache:
         stats = telemetry.current()
         if stats is not None:
             stats.depends_on.update(tables)
-        if not self.enabled or (stats is not None and (stats.wrote or stats.cold)):
+        if not self.enabled or (stats is not None and (stats.primary_only or stats.cold)):
             return await load()
         base = self.key(kind, parts)
         counters = [self._epoch, *(self.generation(t) for t in sorted(set(tables)))]
@@ -185,6 +188,26 @@ class ReadCache:
             # than gone): retire everything once it answers again.
             self._dirty = True
             log.warning("cache invalidation failed; the cache will be reset when Redis is back")
+
+    def invalidate_later(self, delay: float, *tables: str) -> None:
+        """`invalidate(*tables)` again in `delay` seconds (best effort: lost if the process
+        stops first); retires entries filled from a read replica that had not yet replayed
+        the write."""
+        if not self.enabled or not tables:
+            return
+        task = asyncio.get_running_loop().create_task(self._invalidate_after(delay, tables))
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
+    async def close(self) -> None:
+        """Drop the repeated invalidations still waiting (the app is shutting down)."""
+        for task in list(self._later):
+            task.cancel()
+        await asyncio.gather(*self._later, return_exceptions=True)
+
+    async def _invalidate_after(self, delay: float, tables: Sequence[str]) -> None:
+        await asyncio.sleep(delay)
+        await self.invalidate(*tables)
 
     async def _repair(self) -> None:
         await self.cache.bump(self._epoch)
@@ -297,6 +320,14 @@ async def invalidate_written(resources: Resources, written: set[str]) -> None:
     out, so the client's next read, in either style, cannot meet a stale entry."""
     tables = {table for name in written for table in _AFFECTS.get(name, (name,))}
     await resources.reads.invalidate(*tables)
+    if resources.db.has_replica:
+        # Until the replica has replayed this write, a read served there may refill an entry
+        # with the old rows; retire them again once the replica is known to hold the write.
+        settings = resources.settings
+        bound = settings.database_read_max_lag_seconds
+        later = max(settings.read_after_write_seconds, bound + 1 if bound else 0)
+        if later:
+            resources.reads.invalidate_later(later, *tables)
 
 
 def _digest(parts: Sequence[object]) -> str:
