@@ -45,7 +45,6 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 # What a replica that cannot answer raises while the watcher asks it.
 _UNREACHABLE: tuple[type[BaseException], ...] = (
     DBUnavailable,
-    PoolExhausted,
     TimeoutError,
     *_CONNECTION_ERRORS,
 )
@@ -186,11 +185,6 @@ class Database:
     def has_replica(self) -> bool:
         return self.read_url is not None
 
-    @property
-    def replica_in_use(self) -> bool:
-        """Whether read-only statements go to the replica at the moment."""
-        return self._replica is not None and self._replica_usable
-
     async def _watch_replica(self) -> None:
         """Every `replica_check_interval` seconds, ask the standby whether it answers and how
         far it lags; reads leave it while it is down or beyond the bound, and come back by
@@ -204,9 +198,13 @@ class Database:
 
     async def _replica_fit(self) -> bool:
         try:
-            async with asyncio.timeout(max(self._check_interval, self._pool_timeout)):
+            # Longer than the pool's own wait, so a busy pool reports PoolExhausted; a replica
+            # that accepted the connection but does not answer gives up here.
+            async with asyncio.timeout(self._pool_timeout + self._check_interval):
                 async with self._connection(self._replica) as conn:
                     lag = await conn.fetchval(_REPLICA_LAG)
+        except PoolExhausted:
+            return self._replica_usable  # busy serving reads: no news, keep what we knew
         except _UNREACHABLE as exc:
             if self._replica_usable:
                 log.warning("read replica unavailable (%s); reading from the primary", exc)
