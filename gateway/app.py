@@ -87,6 +87,7 @@ def create_app(settings: Settings) -> Starlette:
             pool_timeout=settings.db_pool_timeout,
             statement_timeout=settings.db_statement_timeout,
             read_url=settings.database_read_url,
+            read_max_lag=settings.database_read_max_lag_seconds,
             statement_cache_size=settings.db_statement_cache_size,
             plan_cache_mode=settings.db_plan_cache_mode,
         )

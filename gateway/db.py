@@ -9,12 +9,14 @@ Driver exceptions become the gateway's own errors here and nowhere else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import asyncpg
 import databases
@@ -38,6 +40,13 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     # next use fails this way; it is a dead connection, not a bug in the request.
     asyncpg.exceptions.InternalClientError,
     ConnectionError,
+)
+
+# What a replica that cannot answer raises while the watcher asks it.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    DBUnavailable,
+    TimeoutError,
+    *_CONNECTION_ERRORS,
 )
 
 # The connection pinned to this task by `session()` or `transaction()`; statements run on it.
@@ -81,11 +90,15 @@ class Database:
         statement_timeout: float = 5.0,
         application_name: str = "gateway",
         read_url: str | None = None,
+        read_max_lag: float = 0.0,
+        replica_check_interval: float = 1.0,
         statement_cache_size: int = 100,
         plan_cache_mode: str = "force_generic_plan",
     ) -> None:
         self.url = url
         self.read_url = read_url
+        self.read_max_lag = read_max_lag
+        self._check_interval = replica_check_interval
         self.statements = statements
         self._pool_timeout = pool_timeout
         self._min_size = min(min_size, max_size)
@@ -122,30 +135,45 @@ class Database:
         self._db: databases.Database | None = None
         self._replica: databases.Database | None = None
         self._gates: dict[int, asyncio.Semaphore] = {}
+        # Whether reads may go to the replica now: the watcher (`_watch_replica`) sets it
+        # from what the standby reports, and a failed read clears it at once.
+        self._replica_usable = False
+        self._watcher: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         """Open the pool(s); when PostgreSQL is down, open them empty so the app still starts."""
         self._db = await self._open(self.url)
         if self.read_url is not None:
             self._replica = await self._open(self.read_url)
+            self._replica_usable = await self._replica_fit()
+            self._watcher = asyncio.create_task(self._watch_replica(), name="replica-watch")
 
     async def _open(self, url: str) -> databases.Database:
+        target, options = _target(url)
         db = databases.Database(
-            url, min_size=self._min_size, max_size=self._max_size, **self._options
+            target, min_size=self._min_size, max_size=self._max_size, **self._options, **options
         )
         try:
             await db.connect()
         except _CONNECTION_ERRORS as exc:
             log.warning("database unreachable at start-up (%s); will connect on demand", exc)
-            db = databases.Database(url, min_size=0, max_size=self._max_size, **self._options)
+            db = databases.Database(
+                target, min_size=0, max_size=self._max_size, **self._options, **options
+            )
             await db.connect()
         return db
 
     async def disconnect(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         for db in (self._db, self._replica):
             if db is not None:
                 await db.disconnect()
         self._db = self._replica = None
+        self._replica_usable = False
         self._gates.clear()
 
     @property
@@ -156,6 +184,43 @@ class Database:
     @property
     def has_replica(self) -> bool:
         return self.read_url is not None
+
+    async def _watch_replica(self) -> None:
+        """Every `replica_check_interval` seconds, ask the standby whether it answers and how
+        far it lags; reads leave it while it is down or beyond the bound, and come back by
+        themselves, with no restart."""
+        while True:
+            await asyncio.sleep(self._check_interval)
+            usable = await self._replica_fit()
+            if usable and not self._replica_usable:
+                log.info("read replica in use again")
+            self._replica_usable = usable
+
+    async def _replica_fit(self) -> bool:
+        try:
+            # Longer than the pool's own wait, so a busy pool reports PoolExhausted; a replica
+            # that accepted the connection but does not answer gives up here.
+            async with asyncio.timeout(self._pool_timeout + self._check_interval):
+                async with self._connection(self._replica) as conn:
+                    lag = await conn.fetchval(_REPLICA_LAG)
+        except PoolExhausted:
+            return self._replica_usable  # busy serving reads: no news, keep what we knew
+        except _UNREACHABLE as exc:
+            if self._replica_usable:
+                log.warning("read replica unavailable (%s); reading from the primary", exc)
+            return False
+        except asyncpg.exceptions.PostgresError as exc:
+            log.warning("read replica check failed (%s); reading from the primary", exc)
+            return False
+        if self.read_max_lag and lag > self.read_max_lag:
+            if self._replica_usable:
+                log.warning(
+                    "read replica %.1f s behind, beyond %.1f s; reading from the primary",
+                    lag,
+                    self.read_max_lag,
+                )
+            return False
+        return True
 
     @property
     def pool_in_use(self) -> int:
@@ -309,6 +374,7 @@ class Database:
             stats.written.add(statement.name.partition(".")[0])
         if (
             self._replica is not None
+            and self._replica_usable
             and statement.read_only
             and not primary
             and _pinned.get() is None
@@ -317,7 +383,14 @@ class Database:
             try:
                 return await self._execute(self._replica, statement, args, method)
             except DBUnavailable:
+                # Until the watcher sees it answer again, reads go to the primary rather
+                # than each waiting out a connection attempt first.
+                self._replica_usable = False
                 log.warning("read replica unavailable; reading from the primary")
+            except asyncpg.exceptions.SerializationError:
+                # "canceling statement due to conflict with recovery": the standby replayed
+                # a change that removed rows this read still needed; the primary has them.
+                log.info("read cancelled by the replica's recovery; reading from the primary")
         return await self._execute(None, statement, args, method)
 
     async def _execute(
@@ -386,6 +459,40 @@ class Database:
                 await raw_pool.release(conn)
         finally:
             gate.release()
+
+
+# How far the standby's data is behind its primary, in seconds; 0 when it has replayed all it
+# received (or is not a standby at all, e.g. once promoted). While WAL waits to be replayed,
+# the time since the last replayed commit: after an idle spell this overstates the lag,
+# which errs toward reading from the primary. A standby cut off from its primary cannot
+# tell what it has not received, and reports what it has.
+_REPLICA_LAG = """
+SELECT CASE
+    WHEN NOT pg_is_in_recovery() THEN 0
+    WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+    ELSE coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0)
+END::float8
+"""
+
+
+def _target(url: str) -> tuple[str, dict[str, Any]]:
+    """The URL for `databases` and the connection options it cannot read from it itself.
+
+    `databases` parses one host and a port, and ignores `target_session_attrs`. For a
+    multi-host URL (postgresql://h1:5432,h2:5432/db?target_session_attrs=read-write), the
+    whole URL goes to asyncpg, which tries the hosts in order and keeps the first that
+    matches; `databases` is left a one-host stand-in it only uses to choose its backend.
+    """
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if "," not in parts.netloc and "target_session_attrs" not in query:
+        return url, {}
+    scheme = parts.scheme.partition("+")[0]
+    dsn = urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
+    stand_in = urlunsplit((parts.scheme, "localhost", parts.path, "", ""))
+    # Explicit None: asyncpg then takes each of these from the DSN.
+    overrides = {"host": None, "port": None, "user": None, "password": None, "database": None}
+    return stand_in, {"dsn": dsn, **overrides}
 
 
 def _asyncpg_pool(db: databases.Database | None) -> Any:

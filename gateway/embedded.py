@@ -186,11 +186,15 @@ class EmbeddedPostgres:
         port: int | None = None,
         log: logging.Logger | None = None,
         options: Mapping[str, str] | None = None,
+        standby_of: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self._requested_port = port
         self._log = log or _LOG
         self._options = dict(options or {})
+        # A hot standby streaming from the server at this URL (a replication connection must
+        # be allowed there), created with pg_basebackup -R instead of initdb on first start.
+        self._standby_of = standby_of
         self._port: int | None = None
         self._home: Path | None = None
         self._bin: Path | None = None
@@ -271,6 +275,9 @@ class EmbeddedPostgres:
 
     def _initdb(self, pgdata: Path) -> None:
         assert self._bin is not None
+        if self._standby_of is not None:
+            self._basebackup(pgdata, self._standby_of)
+            return
         self._log.info("initialising a PostgreSQL cluster in %s", pgdata)
         cmd: list[str | Path] = [self._bin / "initdb", "-D", pgdata, "-U", "postgres", "-A"]
         cmd += ["trust", "-E", "UTF8", "--no-locale"]
@@ -280,6 +287,24 @@ class EmbeddedPostgres:
             _run(_as_server_user(cmd), cwd=self.home)
         except EmbeddedError as exc:
             raise EmbeddedError(f"initdb could not create a cluster in {pgdata}: {exc}") from exc
+
+    def _basebackup(self, pgdata: Path, primary_url: str) -> None:
+        assert self._bin is not None
+        self._log.info("copying %s into a standby in %s", primary_url, pgdata)
+        cmd: list[str | Path] = [self._bin / "pg_basebackup", "-D", pgdata, "-d", primary_url]
+        cmd += ["-R", "-X", "stream", "-c", "fast"]
+        if self._options.get("fsync") == "off":
+            cmd.append("--no-sync")
+        try:
+            _run(_as_server_user(cmd), cwd=self.home)
+        except EmbeddedError as exc:
+            raise EmbeddedError(f"pg_basebackup could not copy {primary_url}: {exc}") from exc
+
+    def promote(self) -> None:
+        """Turn this standby into a primary (pg_ctl promote, waiting until it accepts writes)."""
+        if self._bin is None:
+            raise EmbeddedError("promote() needs a started server")
+        self._pg_ctl("promote", "-D", self.home / "pgdata", "-w", "-t", "60")
 
     def _choose_port(self, port_file: Path) -> int:
         if self._requested_port is not None:

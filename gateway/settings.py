@@ -30,6 +30,8 @@ class Settings:
     env: Environment = "development"
     database_url: str | None = None
     database_read_url: str | None = None
+    # The staleness bound: reads leave the replica while it lags further behind (0: unchecked).
+    database_read_max_lag_seconds: int = 0
     read_after_write_seconds: int = 5
     redis_url: str | None = None
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".gateway")
@@ -130,6 +132,13 @@ class Settings:
             env=mode,
             database_url=env.get("DATABASE_URL") or None,
             database_read_url=env.get("DATABASE_READ_URL") or None,
+            database_read_max_lag_seconds=_int(
+                env,
+                "DATABASE_READ_MAX_LAG_SECONDS",
+                defaults.database_read_max_lag_seconds,
+                0,
+                3600,
+            ),
             read_after_write_seconds=_int(
                 env, "READ_AFTER_WRITE_SECONDS", defaults.read_after_write_seconds, 0, 3600
             ),

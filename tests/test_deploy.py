@@ -124,6 +124,13 @@ def test_compose_topology() -> None:
     assert gateway["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert "nginx" in services["proxy"]["image"]
     assert (PROJECT_ROOT / "deploy/nginx/nginx.conf").exists()
+    # The `replica` profile: a hot standby of postgres that the gateways may read from.
+    standby = services["postgres-standby"]
+    assert standby["profiles"] == ["replica"]
+    assert "pg_basebackup" in standby["command"][-1] and " -R " in standby["command"][-1]
+    assert standby["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "DATABASE_READ_URL" in compose["x-gateway-env"]
+    assert all("profiles" not in services[name] for name in ("postgres", "gateway", "proxy"))
 
 
 def test_no_secret_lives_in_the_repository() -> None:
@@ -226,3 +233,10 @@ def test_kubernetes_manifests() -> None:
     hpa = documents["HorizontalPodAutoscaler"]["spec"]
     assert hpa["minReplicas"] >= 2 and hpa["maxReplicas"] > hpa["minReplicas"]
     assert "JWT_SECRET" not in documents["ConfigMap"]["data"]
+    # The read replica's URL is a secret, optional, and its staleness bound a setting.
+    read_url = {"name": "gateway-secrets", "key": "DATABASE_READ_URL", "optional": True}
+    assert {"name": "DATABASE_READ_URL", "valueFrom": {"secretKeyRef": read_url}} in container[
+        "env"
+    ]
+    assert "DATABASE_READ_URL" not in documents["ConfigMap"]["data"]
+    assert int(documents["ConfigMap"]["data"]["DATABASE_READ_MAX_LAG_SECONDS"]) > 0

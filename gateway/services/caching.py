@@ -64,6 +64,7 @@ class ReadCache:
         self._flights: dict[str, asyncio.Future[bytes]] = {}
         self._raw_flights: dict[str, asyncio.Future[bytes | None]] = {}
         self._dirty = False
+        self._later: set[asyncio.Task[None]] = set()
 
     def generation(self, table: str) -> str:
         return f"{self._prefix}:gen:{table}"
@@ -101,9 +102,11 @@ class ReadCache:
         stats = telemetry.current()
         if stats is not None:
             stats.depends_on.update(tables)
-        if not self.enabled or (stats is not None and (stats.wrote or stats.cold)):
-            # A request that has written reads its own writes from the database; so does a
-            # cold compare call (telemetry.RequestStats.cold), which stores nothing either.
+        if not self.enabled or (stats is not None and (stats.primary_only or stats.cold)):
+            # A request that has written, or whose caller wrote moments ago (with a read
+            # replica), reads its writes from the primary, not from an entry another caller
+            # may have filled from a lagging replica; so does a cold compare call
+            # (telemetry.RequestStats.cold), which stores nothing either.
             return _json(await load())
         base = self.key(kind, parts)
         counters = [self._epoch, *(self.generation(t) for t in sorted(set(tables)))]
@@ -137,7 +140,7 @@ class ReadCache:
         stats = telemetry.current()
         if stats is not None:
             stats.depends_on.update(tables)
-        if not self.enabled or (stats is not None and (stats.wrote or stats.cold)):
+        if not self.enabled or (stats is not None and (stats.primary_only or stats.cold)):
             return await load()
         base = self.key(kind, parts)
         counters = [self._epoch, *(self.generation(t) for t in sorted(set(tables)))]
@@ -198,8 +201,32 @@ class ReadCache:
             self._dirty = True
             log.warning("cache invalidation failed; the cache will be reset when Redis is back")
 
+    def invalidate_later(self, delay: float, tables: Sequence[str], tags: Iterable[str]) -> None:
+        """`invalidate(*tables)` and the answers' `invalidate(tags)` again in `delay` seconds
+        (best effort: lost if the process stops first); retires entries filled from a read
+        replica that had not yet replayed the write."""
+        if not self.enabled or not (tables or tags):
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._invalidate_after(delay, tables, frozenset(tags))
+        )
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
     async def close(self) -> None:
+        """Drop the repeated invalidations still waiting (the app is shutting down), and
+        stop the answer cache's listener."""
+        for task in list(self._later):
+            task.cancel()
+        await asyncio.gather(*self._later, return_exceptions=True)
         await self.answers.close()
+
+    async def _invalidate_after(
+        self, delay: float, tables: Sequence[str], tags: frozenset[str]
+    ) -> None:
+        await asyncio.sleep(delay)
+        await self.invalidate(*tables)
+        await self.answers.invalidate(tags)
 
     async def _repair(self) -> None:
         await self.cache.bump(self._epoch)
@@ -346,6 +373,14 @@ async def invalidate_written(resources: Resources, stats: telemetry.RequestStats
     tables = {table for name in fresh for table in _AFFECTS.get(name, (name,))}
     await resources.reads.invalidate(*tables)
     await resources.reads.answers.invalidate(tags | coarse)
+    if resources.db.has_replica:
+        # Until the replica has replayed this write, a read served there may refill an entry
+        # with the old rows; retire them again once the replica is known to hold the write.
+        settings = resources.settings
+        bound = settings.database_read_max_lag_seconds
+        later = max(settings.read_after_write_seconds, bound + 1 if bound else 0)
+        if later:
+            resources.reads.invalidate_later(later, sorted(tables), tags | coarse)
 
 
 def digest(parts: Sequence[object]) -> str:
