@@ -58,7 +58,7 @@ def create_app(settings: Settings) -> Starlette:
     metrics = Metrics()
     registry = statements.load(settings.sql_dir / "queries")
     statements.require(registry, (*services.STATEMENTS, *migrations.STATEMENTS))
-    schema = build_schema(settings.schema_path)
+    schema = build_schema(settings.schema_path, federation=settings.graphql_federation)
     engine = Engine(schema, settings)
     graphql = GraphQLEndpoint(
         engine,

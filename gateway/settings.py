@@ -81,6 +81,8 @@ class Settings:
     graphql_persisted_max_count: int = 2000
     graphql_persisted_ttl: int = 86400
     graphql_ws_max_operations: int = 100
+    graphql_federation: bool = False
+    """Serve the GraphQL schema as an Apollo Federation 2 subgraph (`_service`, `_entities`)."""
     cors_allow_origins: tuple[str, ...] = ()
     """Origins (`https://app.example.com`) whose pages may call the API; `*` for any."""
     allowed_hosts: tuple[str, ...] = ("*",)
@@ -255,6 +257,7 @@ class Settings:
             graphql_ws_max_operations=_int(
                 env, "GRAPHQL_WS_MAX_OPERATIONS", defaults.graphql_ws_max_operations, 1, 10_000
             ),
+            graphql_federation=_bool(env, "GRAPHQL_FEDERATION", defaults.graphql_federation),
             cors_allow_origins=_origins(env, "CORS_ALLOW_ORIGINS"),
             allowed_hosts=_hosts(
                 env, "ALLOWED_HOSTS", PRODUCTION_HOSTS if mode == "production" else ("*",)

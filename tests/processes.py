@@ -1,9 +1,12 @@
-"""Running the real `gateway serve` in a subprocess for tests, as an operator would."""
+"""Running the real `gateway serve` in a subprocess for tests, as an operator would, and
+the other real servers some tests start beside it (Node.js programs with their npm packages)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,8 +14,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+import pytest
 
 from gateway.settings import PROJECT_ROOT
 
@@ -114,3 +119,68 @@ class Served:
     def stop(self) -> int:
         self.terminate()
         return self.wait()
+
+
+_UNREACHABLE = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "ENETUNREACH")
+
+
+def npm_installed(directory: Path) -> Path:
+    """`directory` with the npm packages its package-lock.json pins installed by `npm ci`
+    into its node_modules (git-ignored), once per lock file. Skips the test, saying why,
+    only when Node.js or npm is missing or the npm registry cannot be reached."""
+    npm = shutil.which("npm")
+    if shutil.which("node") is None or npm is None:
+        pytest.skip("Node.js and npm are not installed: the JavaScript programs cannot run")
+    lock = hashlib.sha256((directory / "package-lock.json").read_bytes()).hexdigest()
+    stamp = directory / "node_modules" / ".installed-from"
+    if stamp.exists() and stamp.read_text() == lock:
+        return directory
+    env = {**os.environ, "npm_config_cache": str(directory / ".npm-cache")}
+    result = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--fetch-retries=1"],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        output = result.stdout + result.stderr
+        unreachable = [line for line in output.splitlines() if any(c in line for c in _UNREACHABLE)]
+        if unreachable:
+            pytest.skip(f"the npm registry is unreachable: {unreachable[0].strip()}")
+        pytest.fail(f"npm ci failed:\n{output}")
+    stamp.write_text(lock)
+    return directory
+
+
+class Listening:
+    """A server program in a subprocess, waited on until it accepts connections on `port`."""
+
+    def __init__(self, command: list[str], port: int, *, cwd: Path, timeout: float = 30) -> None:
+        self.port = port
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            command, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, text=True
+        )
+        deadline = time.monotonic() + timeout
+        while not port_open(port):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{command[:2]} exited early:\n{self.output()}")
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                raise AssertionError(f"{command[:2]} never listened:\n{self.output()}")
+            time.sleep(0.1)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()

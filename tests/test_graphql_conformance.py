@@ -10,10 +10,7 @@ saying why, only when Node.js is missing or the npm registry cannot be reached.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -29,12 +26,11 @@ from websockets.exceptions import ConnectionClosed
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
 from tests.conftest import TEST_JWT_SECRET, run_sql
-from tests.processes import Served, base_env
+from tests.processes import Served, base_env, npm_installed
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 NODE_DIR = PROJECT_ROOT / "tests" / "node"
-_UNREACHABLE = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "ENETUNREACH")
 
 # SHOULDs of the audit this gateway does not follow, each on purpose (see the README):
 # under plain application/json a request refused before execution keeps its 4xx (400)
@@ -50,30 +46,7 @@ KNOWN_SHOULD_FAILURES = {
 @pytest.fixture(scope="session")
 def node_clients() -> Path:
     """tests/node with its pinned packages installed."""
-    npm = shutil.which("npm")
-    if shutil.which("node") is None or npm is None:
-        pytest.skip("Node.js and npm are not installed: the JavaScript clients cannot run")
-    lock = hashlib.sha256((NODE_DIR / "package-lock.json").read_bytes()).hexdigest()
-    stamp = NODE_DIR / "node_modules" / ".installed-from"
-    if stamp.exists() and stamp.read_text() == lock:
-        return NODE_DIR
-    env = {**os.environ, "npm_config_cache": str(NODE_DIR / ".npm-cache")}
-    result = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--fetch-retries=1"],
-        cwd=NODE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if result.returncode != 0:
-        output = result.stdout + result.stderr
-        unreachable = [line for line in output.splitlines() if any(c in line for c in _UNREACHABLE)]
-        if unreachable:
-            pytest.skip(f"the npm registry is unreachable: {unreachable[0].strip()}")
-        pytest.fail(f"npm ci failed:\n{output}")
-    stamp.write_text(lock)
-    return NODE_DIR
+    return npm_installed(NODE_DIR)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,8 @@
 A query operation whose every selected field the model covers (aliases, fragments, inline
 fragments, `@include`/`@skip`, `__typename`, connections with edges, cursors, pageInfo and
 totalCount) becomes a selection tree (`gateway.reads.shape`) and runs as ONE statement;
-graphql-core's executor is skipped. Anything else (introspection, a refused argument, a
+graphql-core's executor is skipped. So does a federation gateway's `_entities` query, for
+all its representations at once. Anything else (introspection, a refused argument, a
 caller a field would refuse) returns None here and runs through the resolvers, which stay
 the reference: the answer is the same either way, byte for byte.
 
@@ -34,12 +35,14 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
+    get_named_type,
     is_non_null_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values
 
 from gateway.errors import GatewayError, InvalidParameter, NotFound, Unauthenticated
 from gateway.graphql.errors import capped, format_error
+from gateway.graphql.federation import entity_key
 from gateway.ids import parse_id
 from gateway.principal import Principal
 from gateway.reads import plans, positions
@@ -51,6 +54,7 @@ from gateway.reads.shape import (
     Cursor,
     EdgeNode,
     Edges,
+    Entities,
     Items,
     Key,
     Listing,
@@ -97,7 +101,8 @@ class Site:
 
     index: int
     kind: str
-    """`lookup:<root field>`, `list:<type>` (a root list) or `many:<type>.<relation>`."""
+    """`lookup:<root field>`, `list:<type>` (a root list), `many:<type>.<relation>` or
+    `entities` (federation's `_entities`)."""
     definition: GraphQLField
     node: FieldNode
 
@@ -108,6 +113,10 @@ class Site:
             arguments = get_argument_values(self.definition, self.node, variables)
             if self.kind.startswith("lookup:"):
                 return _lookup_part(self.index, self.kind[7:], arguments)
+            if self.kind == "entities":
+                union = get_named_type(self.definition.type)
+                names = tuple(t.name for t in getattr(union, "types", ()))
+                return _entities_part(self.index, names, arguments["representations"])
             owner, _, relation = self.kind.partition(":")[2].partition(".")
             return _window_part(self.index, owner, relation, arguments)
         except (GatewayError, GraphQLError, ValueError, TypeError) as exc:
@@ -322,6 +331,16 @@ def _lookup_part(index: int, root: str, arguments: dict[str, Any]) -> tuple[Part
     return ("{t}.id = {v}", Slot(slot, "bigint")), {slot: parse_id(arguments["id"])}
 
 
+def _entities_part(
+    index: int, types: Sequence[str], representations: Sequence[Any]
+) -> tuple[Part, dict[str, Any]]:
+    """The (type, id) pairs of `_entities`' representations, as two arrays; InvalidParameter
+    for a representation the reference resolvers refuse (the executor then reports it)."""
+    pairs = [entity_key(representation, types) for representation in representations]
+    values = {f"s{index}.types": [t for t, _ in pairs], f"s{index}.ids": [i for _, i in pairs]}
+    return ("entities", None), values
+
+
 def _window_part(
     index: int, owner_name: str, relation: str, arguments: dict[str, Any]
 ) -> tuple[Part, dict[str, Any]]:
@@ -418,7 +437,23 @@ class _Walker:
             window = self.site(f"list:{type_name}", definition, nodes)
             assert isinstance(window, Window)
             return Listing(key, type_name, window, self.connection(type_name, nodes))
+        if name == "_entities":
+            return self.entities(key, definition, nodes)
         raise Uncovered(name)
+
+    def entities(self, key: Key, definition: GraphQLField, nodes: list[FieldNode]) -> Entities:
+        """Federation's `_entities`: a node for each member of its union, each from the
+        selections that apply to it, so any representation's row can be written."""
+        union = get_named_type(definition.type)
+        index = self._next_site
+        self.site("entities", definition, nodes)
+        members = []
+        for member in getattr(union, "types", ()):
+            if member.name not in MODEL.types:
+                raise Uncovered(member.name)
+            members.append(self.node(member.name, nodes, abstract=union.name))
+        types, ids = Slot(f"s{index}.types", "text[]"), Slot(f"s{index}.ids", "bigint[]")
+        return Entities(key, tuple(members), types, ids)
 
     def site(self, kind: str, definition: GraphQLField, nodes: list[FieldNode]) -> Part:
         index = self._next_site
@@ -439,10 +474,12 @@ class _Walker:
         return slot
 
     def collect(
-        self, selection_set: SelectionSetNode, type_name: str
+        self, selection_set: SelectionSetNode, type_name: str, abstract: str | None = None
     ) -> dict[str, list[FieldNode]]:
+        """The fields selected on `type_name`. Within a selection on the union `abstract`,
+        fragments on the union apply and fragments on its other members are left out."""
         fields: dict[str, list[FieldNode]] = {}
-        self._collect(selection_set, type_name, fields, set())
+        self._collect(selection_set, type_name, fields, set(), abstract)
         return fields
 
     def _collect(
@@ -451,6 +488,7 @@ class _Walker:
         type_name: str,
         fields: dict[str, list[FieldNode]],
         visited: set[str],
+        abstract: str | None = None,
     ) -> None:
         for selection in selection_set.selections:
             if not self.included(selection):
@@ -460,18 +498,30 @@ class _Walker:
                 fields.setdefault(key, []).append(selection)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                if condition is not None and condition.name.value != type_name:
-                    raise Uncovered("type condition")
-                self._collect(selection.selection_set, type_name, fields, visited)
+                if condition is not None and not self.applies(
+                    condition.name.value, type_name, abstract
+                ):
+                    continue
+                self._collect(selection.selection_set, type_name, fields, visited, abstract)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 if name in visited:
                     continue
                 visited.add(name)
                 fragment = self.fragments[name]
-                if fragment.type_condition.name.value != type_name:
-                    raise Uncovered("type condition")
-                self._collect(fragment.selection_set, type_name, fields, visited)
+                if not self.applies(fragment.type_condition.name.value, type_name, abstract):
+                    continue
+                self._collect(fragment.selection_set, type_name, fields, visited, abstract)
+
+    @staticmethod
+    def applies(condition: str, type_name: str, abstract: str | None) -> bool:
+        """Whether a fragment on `condition` applies to `type_name`; False leaves it out
+        (another member of the union `abstract`); Uncovered anywhere else."""
+        if condition in (type_name, abstract):
+            return True
+        if abstract is None:
+            raise Uncovered("type condition")
+        return False
 
     def included(self, selection: Any) -> bool:
         for directive in selection.directives or ():
@@ -487,20 +537,22 @@ class _Walker:
                 return False
         return True
 
-    def subfields(self, nodes: list[FieldNode], type_name: str) -> dict[str, list[FieldNode]]:
+    def subfields(
+        self, nodes: list[FieldNode], type_name: str, abstract: str | None = None
+    ) -> dict[str, list[FieldNode]]:
         merged: dict[str, list[FieldNode]] = {}
         for node in nodes:
             if node.selection_set is None:
                 raise Uncovered("selection expected")
-            for key, found in self.collect(node.selection_set, type_name).items():
+            for key, found in self.collect(node.selection_set, type_name, abstract).items():
                 merged.setdefault(key, []).extend(found)
         return merged
 
-    def node(self, type_name: str, nodes: list[FieldNode]) -> Node:
+    def node(self, type_name: str, nodes: list[FieldNode], abstract: str | None = None) -> Node:
         owner = MODEL[type_name]
         graphql_type = self.schema.type_map[type_name]
         members: list[Any] = []
-        for key, found in self.subfields(nodes, type_name).items():
+        for key, found in self.subfields(nodes, type_name, abstract).items():
             name = found[0].name.value
             out = self.key(key, name)
             if name == "__typename":

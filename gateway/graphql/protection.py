@@ -174,7 +174,8 @@ def cost_map(schema: GraphQLSchema) -> dict[str, dict[str, Any]]:
     A field returning objects costs 1 per object, multiplied by the `first` of every
     connection around it; a connection costs its `first`; its edges, nodes and pageInfo
     are free (the connection paid for them); `totalCount` is one batched query; scalars
-    are free.
+    are free. Federation's `_entities` costs one per representation, multiplying what
+    each entity selects.
     """
     costs: dict[str, dict[str, Any]] = {}
     for graphql_type in schema.type_map.values():
@@ -185,6 +186,8 @@ def cost_map(schema: GraphQLSchema) -> dict[str, dict[str, Any]]:
         for name, field in graphql_type.fields.items():
             if "first" in field.args:
                 fields[name] = {"complexity": 1, "multipliers": ["first"]}
+            elif "representations" in field.args:
+                fields[name] = {"complexity": 1, "multipliers": ["representations"]}
             elif name == "totalCount":
                 fields[name] = {"complexity": 1, "use_multipliers": False}
             elif not wrapper and is_object_type(get_named_type(field.type)):
@@ -300,6 +303,15 @@ class _NoIntrospection(ValidationRule):
 
 class _CostRule(CostValidator):
     """Ariadne's cost analysis, refusing with QUERY_TOO_COMPLEX."""
+
+    def get_multipliers_from_string(
+        self, multipliers: list[str], field_args: dict[str, Any]
+    ) -> list[int]:
+        # A list argument multiplies by its length (`representations`: one object each);
+        # Ariadne's own reading takes only numbers and would drop it.
+        sized = {k: len(v) if isinstance(v, list) else v for k, v in field_args.items()}
+        found: list[int] = super().get_multipliers_from_string(multipliers, sized)
+        return found
 
     def get_cost_exceeded_error(self) -> GraphQLError:
         detail = f"The operation may cost {self.cost}; the limit is {self.maximum_cost}."

@@ -10,6 +10,7 @@ from graphql import GraphQLSchema
 
 from gateway.graphql import account, order, review
 from gateway.graphql.category import category, category_mutation, category_query
+from gateway.graphql.federation import federated_schema
 from gateway.graphql.product import product, product_mutation
 from gateway.graphql.query import product_sort_enum, query
 from gateway.graphql.scalars import datetime_scalar
@@ -43,8 +44,10 @@ BINDABLES: list[SchemaBindable] = [
 ]
 
 
-def build_schema(path: Path) -> GraphQLSchema:
-    """Load the SDL and bind resolvers; a resolver for a field not in the SDL fails here."""
-    return make_executable_schema(
-        load_schema_from_path(str(path)), *BINDABLES, convert_names_case=True
-    )
+def build_schema(path: Path, *, federation: bool = False) -> GraphQLSchema:
+    """Load the SDL and bind resolvers; a resolver for a field not in the SDL fails here.
+    `federation`: as an Apollo Federation 2 subgraph (`gateway.graphql.federation`)."""
+    type_defs = load_schema_from_path(str(path))
+    if federation:
+        return federated_schema(type_defs, BINDABLES)
+    return make_executable_schema(type_defs, *BINDABLES, convert_names_case=True)

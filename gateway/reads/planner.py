@@ -35,6 +35,7 @@ from gateway.reads.shape import (
     Constant,
     Cursor,
     Edges,
+    Entities,
     Envelope,
     Items,
     Key,
@@ -386,6 +387,9 @@ class _Compiler:
                 parts.sql(f"coalesce({name}.v, 'null')")
                 flags.append(f"{name}.v IS NULL")
                 lookups.append(index)
+            elif isinstance(root, Entities):
+                sources.append(f"(SELECT {self.entities(root)} AS v) {name}")
+                parts.sql(f"{name}.v")
             else:
                 sources.append(f"(SELECT {self.listing(root)} AS v) {name}")
                 parts.sql(f"{name}.v")
@@ -411,6 +415,32 @@ class _Compiler:
         return (
             f"(SELECT {self.node(root.node, t)} FROM {owner.table} {t}"
             f" WHERE {' AND '.join(conditions)})"
+        )
+
+    def entities(self, root: Entities) -> str:
+        """Rows by (type, id) as one JSON array in the order asked, null where absent: the
+        pairs become rows (`unnest ... WITH ORDINALITY`), and each type's table is joined
+        by its key where a pair names that type, so N keys are one set-based read."""
+        r = self.alias()
+        pairs = f"unnest({self.bind(root.types)}, {self.bind(root.ids)})"
+        joins: list[str] = []
+        cases: list[str] = []
+        for node in root.nodes:
+            owner = self.model[node.type]
+            self.read(owner)
+            t = self.alias()
+            key = _fill(owner.key, t=t)
+            conditions = [f"{r}.type = {_literal(owner.name)}", f"{key} = {r}.id"]
+            if owner.owner:
+                rule = self.owned(owner.owner, t)
+                if rule is not None:
+                    conditions.append(rule)
+            joins.append(f" LEFT JOIN {owner.table} {t} ON {' AND '.join(conditions)}")
+            cases.append(f" WHEN {key} IS NOT NULL THEN {self.node(node, t)}")
+        value = f"CASE{''.join(cases)} ELSE 'null' END" if cases else "'null'"
+        return (
+            f"(SELECT '[' || coalesce(string_agg({value}, ',' ORDER BY {r}.n), '') || ']'"
+            f" FROM {pairs} WITH ORDINALITY AS {r}(type, id, n){''.join(joins)})"
         )
 
     def listing(self, root: Listing) -> str:

@@ -5,7 +5,7 @@ value goes (`Slot`). Values travel beside it in a mapping from slot names, so re
 that differ only in values (ids, page sizes, cursors, filter values) share one plan.
 Trees are frozen and hashable: the tree itself is the plan cache's key.
 
-    Query ─ roots: Lookup (one row) │ Listing (a list) │ Constant
+    Query ─ roots: Lookup (one row) │ Listing (a list) │ Entities (rows by key) │ Constant
     Node  ─ members: Scalar │ Constant │ One (to-one) │ Many (to-many) ─ Window + output
 """
 
@@ -193,7 +193,19 @@ class Listing:
     parent: Parent | None = None
 
 
-Root = Lookup | Listing | Constant
+@dataclass(frozen=True, slots=True)
+class Entities:
+    """Rows of several types found by key, in the order asked, null where absent
+    (federation's `_entities`): the bound arrays `types` and `ids` pair up entry by entry,
+    and each row is written as the node of its type."""
+
+    key: Key
+    nodes: tuple[Node, ...]
+    types: Slot
+    ids: Slot
+
+
+Root = Lookup | Listing | Entities | Constant
 
 
 Caller = Literal["anonymous", "user", "admin"]

@@ -36,7 +36,7 @@ ORDERS: dict[str, SortOrder] = orders_of("Review")
 DEFAULT_SORT: Sort = "-created_at"
 
 STATEMENTS = (
-    "reviews.by_id",
+    "reviews.by_ids",
     "reviews.product_review_count",
     "reviews.insert",
     "reviews.update_own",
@@ -92,10 +92,10 @@ async def get_review(resources: Resources, review_id: int) -> Review:
     """One review; NotFound when there is none."""
 
     async def load() -> Review:
-        row = await resources.db.fetch_one("reviews.by_id", {"id": review_id})
-        if row is None:
+        (found,) = await reviews_by_ids(resources, [review_id])
+        if found is None:
             raise NotFound(f"Review {review_id} does not exist.")
-        return from_row(row)
+        return found
 
     review: Review = await caching.entity(resources, "review", [review_id], caching.REVIEWS, load)
     return review
@@ -251,6 +251,13 @@ async def delete_review(resources: Resources, principal: Principal, review_id: i
         raise NotFound(f"Review {review_id} does not exist.")
     _touched(review_id, deleted["product_id"])
     return int(deleted["id"])
+
+
+async def reviews_by_ids(resources: Resources, ids: Sequence[int]) -> list[Review | None]:
+    """The reviews for `ids`, in order, None where absent (one query for any number)."""
+    rows = await resources.db.fetch_all("reviews.by_ids", {"ids": list(set(ids))})
+    found = {row["id"]: from_row(row) for row in rows}
+    return [found.get(i) for i in ids]
 
 
 async def products_by_ids(

@@ -1,10 +1,10 @@
--- name: by_id
--- One review with its author's public profile embedded by a join.
+-- name: by_ids
+-- Reviews by id, each with its author's public profile embedded by a join.
 SELECT r.id, r.product_id, r.author_id, u.display_name AS author_display_name,
        r.rating, r.title, r.body, r.created_at, r.updated_at
 FROM reviews r
 JOIN users u ON u.id = r.author_id
-WHERE r.id = :id
+WHERE r.id = ANY(:ids::bigint[])
 
 -- name: product_review_count
 -- A product's review count, or no row when the product does not exist.
