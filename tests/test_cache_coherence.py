@@ -198,7 +198,7 @@ async def test_a_hung_redis_is_bypassed_within_the_timeout(
         await http.get("/api/v1/products/11")
         control = redis_client.Redis.from_url(own_redis.url)
         try:
-            await control.execute_command("CLIENT", "PAUSE", "1500", "ALL")
+            await control.client_pause(1500, all=True)
             started = time.monotonic()
             read = await http.get("/api/v1/products/11")
             assert read.status_code == 200 and time.monotonic() - started < 1.0
