@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict gateway
+	$(BIN)/mypy --strict tests
 
 format: $(STAMP)
 	$(BIN)/ruff format .

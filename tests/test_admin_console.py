@@ -152,7 +152,9 @@ def test_admin_filters_sorts_pages_and_reprices_what_graphql_then_reads(
     page.get_by_role("button", name="Apply").click()
     page.wait_for_function("() => location.hash.includes('q=lamp')")
     page.locator(".list-body:not([aria-busy])").wait_for()
-    total = int(re.search(r"(\d+) in all", page.locator(".count").inner_text()).group(1))
+    count = re.search(r"(\d+) in all", page.locator(".count").inner_text())
+    assert count is not None
+    total = int(count.group(1))
     assert 0 < total < 200
     assert all(int(s) > 0 for s in column(page, "Stock"))
 
@@ -406,7 +408,7 @@ def test_every_admin_operation_has_a_control_and_the_phone_layout_fits(
     page = console.page
     page.screenshot(path=str(_artifacts() / "admin-home.png"), full_page=True)
     found: set[str] = set()
-    for route, title in [
+    routes: list[tuple[str, str | re.Pattern[str]]] = [
         ("#/products", "Products"),
         ("#/products/1", re.compile("^Product: ")),
         ("#/orders", "Orders"),
@@ -416,7 +418,8 @@ def test_every_admin_operation_has_a_control_and_the_phone_layout_fits(
         ("#/tags", "Tags"),
         ("#/tags/1", re.compile("^Tag: ")),
         ("#/users/5", re.compile("^User: ")),
-    ]:
+    ]
+    for route, title in routes:
         console.go(route)
         console.heading(title)
         page.locator("[aria-busy]").first.wait_for(state="detached")

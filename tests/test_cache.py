@@ -145,7 +145,7 @@ async def test_one_failing_command_fails_only_its_caller(cache: RedisCache) -> N
         # however often it happens, the breaker stays closed and the others are served.
         assert isinstance(results[0], CacheUnavailable)
         assert "not an integer" in str(results[0])
-        assert results[1:] == [attempt, b"not a number"]
+        assert list(results[1:]) == [attempt, b"not a number"]
         assert not cache.breaker.open
     await cache.delete(text, counter)
 

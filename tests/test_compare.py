@@ -346,12 +346,12 @@ async def test_http_caching_reuses_fresh_answers_revalidates_stale_ones_and_neve
         assert [c.status for c in calls("graphql", visit)] == [200]
     (get,) = calls("graphql_get", first)
     assert get.method == "GET" and get.path.startswith("/graphql?query=")
-    first_visit, within, after = reading(result)
+    first_visit, within_30s, after = reading(result)
     assert first_visit.startswith("First visit: REST GET 3 requests, ")
-    assert within.startswith(
+    assert within_30s.startswith(
         "Within 30 s: REST GET 0 requests (3 answers fresh in the client's cache), 0 B received"
     )
-    assert "; GraphQL GET 1 request (1 answered 304), " in within
+    assert "; GraphQL GET 1 request (1 answered 304), " in within_30s
     assert after.startswith("After 30 s: REST GET 3 requests (3 answered 304), ")
 
 

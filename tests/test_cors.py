@@ -36,7 +36,9 @@ async def api(shop: str, settings: Settings) -> AsyncIterator[httpx.AsyncClient]
         yield http
 
 
-def preflight(method: str, headers: str = "authorization, content-type", origin: str = APP):
+def preflight(
+    method: str, headers: str = "authorization, content-type", origin: str = APP
+) -> dict[str, str]:
     return {
         "Origin": origin,
         "Access-Control-Request-Method": method,

@@ -60,7 +60,7 @@ async def test_subscriptions_come_back_after_a_lost_connection(
     heard = await listener.subscribe(name)
     admin = redis.Redis.from_url(redis_url)
     try:
-        await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        await admin.client_kill_filter(_type="pubsub")
     finally:
         await admin.aclose()
     # At most once: what is published while it reconnects is lost, so keep announcing.

@@ -22,6 +22,7 @@ import httpx
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
@@ -197,7 +198,9 @@ async def test_close_codes_over_a_real_socket(served: Served) -> None:
         "Subprotocol not acceptable",
     )
 
-    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as socket:
+    async with websockets.connect(
+        ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]
+    ) as socket:
         assert socket.subprotocol == "graphql-transport-ws"
         await socket.send(json.dumps({"type": "connection_init"}))
         assert json.loads(await socket.recv()) == {"type": "connection_ack"}
@@ -210,7 +213,7 @@ async def test_close_codes_over_a_real_socket(served: Served) -> None:
 
     # Past the body cap (MAX_BODY_BYTES=65536 here): refused at the protocol layer, 1009.
     async with websockets.connect(
-        ws_url, subprotocols=["graphql-transport-ws"], max_size=None
+        ws_url, subprotocols=[Subprotocol("graphql-transport-ws")], max_size=None
     ) as socket:
         await socket.send(json.dumps({"type": "connection_init", "payload": {"x": "y" * 70_000}}))
         with pytest.raises(ConnectionClosed) as closed:

@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -54,7 +54,7 @@ async def api(catalogue: str, client: httpx.AsyncClient) -> AsyncIterator[httpx.
 async def stored(settings: Settings, digest: str) -> bytes | None:
     client = redis.Redis.from_url(settings.redis_url or "")
     try:
-        return await client.get(f"{settings.cache_prefix}:apq:{digest}")
+        return cast(bytes | None, await client.get(f"{settings.cache_prefix}:apq:{digest}"))
     finally:
         await client.aclose()
 

@@ -59,7 +59,7 @@ class Socket:
             "client": ("127.0.0.1", 50000),
             "server": ("testserver", 80),
         }
-        self._task = asyncio.create_task(self._app(scope, self._to_app.get, self._from_app.put))
+        self._task = asyncio.ensure_future(self._app(scope, self._to_app.get, self._from_app.put))
         await self._to_app.put({"type": "websocket.connect"})
         message = await self._raw()
         if message["type"] == "websocket.close":

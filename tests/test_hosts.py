@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+from starlette.types import Message
 
 from gateway.app import create_app
 from gateway.settings import PRODUCTION_HOSTS, Settings, SettingsError
@@ -139,12 +140,12 @@ async def test_only_allowed_hosts_are_served(
 
 async def test_a_websocket_to_another_host_is_refused(settings: Settings) -> None:
     app = create_app(Settings(**{**_fields(settings), "allowed_hosts": ("api.example.com",)}))
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "websocket.connect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {

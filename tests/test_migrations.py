@@ -16,22 +16,11 @@ import pytest
 from gateway.db import Database
 from gateway.migrations import MigrationError, discover, migrate
 from gateway.settings import PROJECT_ROOT
+from tests import schema
 from tests.conftest import STATEMENTS
 
 pytestmark = pytest.mark.anyio
 MIGRATIONS = PROJECT_ROOT / "sql" / "migrations"
-TABLES = {
-    "users",
-    "categories",
-    "products",
-    "tags",
-    "product_tags",
-    "reviews",
-    "orders",
-    "order_items",
-    "refresh_tokens",
-    "schema_migrations",
-}
 
 
 @pytest.fixture
@@ -51,12 +40,19 @@ async def tables(url: str) -> set[str]:
         await conn.close()
 
 
-async def test_from_zero_builds_the_whole_schema_then_is_a_no_op(
+def assert_expected_schema(actual: str) -> None:
+    """Fail with a unified diff (and how to regenerate) unless `actual` is the expected schema."""
+    expected = schema.EXPECTED.read_text()
+    if actual != expected:
+        pytest.fail(schema.diff(expected, actual), pytrace=False)
+
+
+async def test_from_zero_builds_exactly_the_expected_schema_then_is_a_no_op(
     empty_db: Database, empty_database_url: str
 ) -> None:
     applied = await migrate(empty_db, MIGRATIONS)
     assert [m.name for m in applied] == [m.name for m in discover(MIGRATIONS)]
-    assert await tables(empty_database_url) == TABLES
+    assert_expected_schema(await schema.describe(empty_database_url))
     assert await migrate(empty_db, MIGRATIONS) == []
     recorded = await empty_db.fetch_all("migrations.applied")
     assert [r["name"] for r in recorded] == [m.name for m in applied]
@@ -99,6 +95,42 @@ async def test_search_vector_is_generated_and_gin_indexed(database_url: str) -> 
         await conn.close()
     assert generated == "s"
     assert method == "gin"
+
+
+@pytest.mark.parametrize(
+    ("change", "shows"),
+    [
+        ("ALTER TABLE products ADD COLUMN colour text;", "+    colour text"),
+        ("ALTER TABLE products ALTER COLUMN stock DROP DEFAULT;", "+    stock integer NOT NULL"),
+        ("DROP INDEX products_price_id_idx;", "-CREATE INDEX products_price_id_idx"),
+        (
+            "ALTER TABLE reviews DROP CONSTRAINT reviews_rating_check, ADD CONSTRAINT "
+            "reviews_rating_check CHECK (rating BETWEEN 1 AND 10);",
+            "+ALTER TABLE public.reviews ADD CONSTRAINT reviews_rating_check "
+            "CHECK (rating >= 1 AND rating <= 10);",
+        ),
+        (
+            "ALTER TRIGGER reviews_aggregate_delete ON reviews RENAME TO gone;",
+            "+CREATE TRIGGER gone",
+        ),
+        (
+            "CREATE OR REPLACE FUNCTION gateway_number(n numeric) RETURNS text "
+            "LANGUAGE sql IMMUTABLE AS $$ SELECT n::text $$;",
+            "+AS $function$ SELECT n::text $function$;",
+        ),
+    ],
+)
+async def test_any_schema_change_fails_the_comparison_with_a_diff(
+    empty_db: Database, empty_database_url: str, tmp_path: Path, change: str, shows: str
+) -> None:
+    folder = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, folder)
+    (folder / "9000_change.sql").write_text(change + "\n")
+    await migrate(empty_db, folder)
+    with pytest.raises(pytest.fail.Exception) as failed:
+        assert_expected_schema(await schema.describe(empty_database_url))
+    assert shows in str(failed.value)
+    assert schema.REGENERATE in str(failed.value)
 
 
 async def test_an_edited_applied_migration_is_refused(empty_db: Database, tmp_path: Path) -> None:

@@ -405,7 +405,8 @@ def _repaired(document: DocumentNode, draw: Any) -> DocumentNode:
                 return ObjectFieldNode(name=node.name, value=StringValueNode(value="lamp"))
             return None
 
-    return visit(document, Repair())
+    repaired: DocumentNode = visit(document, Repair())
+    return repaired
 
 
 @GENERATED

@@ -136,7 +136,7 @@ async def test_a_write_missed_while_redis_hung_retires_everything(own_redis: Emb
     try:
         await reads.read("thing", [1], ["t"], source.load, ttl=60)
         # Redis hangs (it keeps its data); the write's invalidation cannot reach it.
-        await admin.execute_command("CLIENT", "PAUSE", "800", "ALL")
+        await admin.client_pause(800, all=True)
         source.value = "written during the hang"
         await reads.invalidate("t")
         await asyncio.sleep(1.0)  # the pause ends; the stale entry is still in Redis

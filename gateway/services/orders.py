@@ -1,9 +1,11 @@
 """Orders: placing them (all lines or none, stock taken in one transaction), reading,
 cancelling and moving them through their statuses.
 
-Nothing here is cached: orders are per user and stock must be exact. Every transaction
-that changes stock locks the products' rows in id order, so two of them never wait on
-each other in a cycle (no deadlocks, whatever the mix of orders and cancellations).
+Orders are never cached: they are per user and stock must be exact. Placing or cancelling
+an order changes its products' stock, so it retires the cached catalogue answers that show
+those products (`gateway.services.caching`). Every transaction that changes stock locks
+the products' rows in id order, so two of them never wait on each other in a cycle (no
+deadlocks, whatever the mix of orders and cancellations).
 """
 
 from __future__ import annotations

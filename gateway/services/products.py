@@ -1,7 +1,8 @@
 """Products: one product's reads and the admin's writes, shared by REST and GraphQL.
 
-Lists of products live in `product_lists`. Nothing here is cached yet, so writes have no
-cache entries to invalidate.
+Lists of products live in `product_lists`. One product is read through the service cache
+(`caching.entity`); a write retires the cached answers that depend on what it changed
+(`gateway.services.caching`) and announces the product on the change events.
 """
 
 from __future__ import annotations
