@@ -407,8 +407,11 @@ class Database:
                 return await getattr(conn, method)(statement.sql, *args)
             except Exception as exc:
                 if isinstance(exc, _CONNECTION_ERRORS) and _pinned.get() is None:
-                    # Never hand a broken connection out again: the pool replaces it.
-                    conn.terminate()
+                    # Never hand a broken connection out again: the pool replaces it. (When
+                    # the server closed it, asyncpg's pool has let go of it already, and
+                    # says so with InterfaceError: nothing is left to terminate.)
+                    with contextlib.suppress(asyncpg.InterfaceError):
+                        conn.terminate()
                 raise _translate(exc) from exc
             finally:
                 _count(name, time.perf_counter() - started, statement.sql)
