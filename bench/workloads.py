@@ -49,6 +49,16 @@ PAGE_DOCUMENT = """query ProductPage($id: ID!) {
 }"""
 """The nested product page: a product, its category, tags and 10 newest reviews with authors."""
 
+FEED_DOCUMENT = """query Feed { products(first: 20) { edges { node { id name category { name }
+  reviews(first: 3) { edges { node { rating title author { displayName } } } } } } } }"""
+"""20 products, each with its category and 3 newest reviews with authors: the peers' W3."""
+FEED_REST = (
+    "/api/v1/products?limit=20&fields=name&include=category,reviews.author"
+    "&fields[categories]=name&fields[reviews]=rating,title&fields[users]=display_name"
+    "&limit[reviews]=3"
+)
+"""The REST twin of FEED_DOCUMENT: one request, nested includes, sparse fields per type."""
+
 REST_PAGE_INCLUDE = "category,tags,reviews"
 MIX_WRITE_SHARE = 0.10
 MIX_CALLS = 10_000
@@ -320,6 +330,24 @@ def candidates(catalogue: Catalogue, seed: int = 2024) -> dict[str, list[Workloa
             )
         ],
         "rest.page": [rest_page_single, rest_page_list, rest_page_two],
+        "rest.feed": [
+            Workload(
+                "rest.feed",
+                "REST feed: 20 products with category and 3 reviews with authors",
+                "rest",
+                (Call("GET", FEED_REST, "rest.feed"),),
+                "feed",
+            )
+        ],
+        "graphql.feed": [
+            Workload(
+                "graphql.feed",
+                "GraphQL feed: 20 products with category and 3 reviews with authors",
+                "graphql",
+                (graphql_post(FEED_DOCUMENT, "graphql.feed"),),
+                "feed",
+            )
+        ],
         "graphql.page": [
             Workload(
                 "graphql.page",
@@ -364,6 +392,8 @@ ORDER = (
     "graphql.detail.miss",
     "rest.page",
     "graphql.page",
+    "rest.feed",
+    "graphql.feed",
     "graphql.persisted",
     "mix",
 )

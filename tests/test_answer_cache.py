@@ -460,3 +460,26 @@ async def test_every_kind_of_write_is_seen_across_processes_and_styles(
     finally:
         assert one.stop() == 0
         assert two.stop() == 0
+
+
+async def test_a_mutation_over_the_websocket_retires_what_it_touched(
+    cached: Settings, actors: Actors
+) -> None:
+    from tests.test_graphql_subscriptions import replica
+
+    author = await actors.customer("Socket")
+    async with replica(cached) as running:
+        http = running.http
+        await http.get("/api/v1/products/35")
+        assert hit(await http.get("/api/v1/products/35"))
+        async with running.socket(author) as socket:
+            mutation = (
+                'mutation { addReview(productId: "35", input: {rating: 3, title: "Socket",'
+                ' body: "sent over graphql-ws"}) { review { id } } }'
+            )
+            await socket.send({"id": "m", "type": "subscribe", "payload": {"query": mutation}})
+            answer = await socket.receive()
+            assert answer["type"] == "next" and "errors" not in answer["payload"], answer
+        after = await http.get("/api/v1/products/35")
+        assert not hit(after)
+        assert after.json()["data"]["review_count"] == 1

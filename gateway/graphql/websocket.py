@@ -48,7 +48,7 @@ from gateway.graphql.errors import TooManyOperations, format_error
 from gateway.graphql.execution import Engine, Rejected
 from gateway.http.identity import identity_of
 from gateway.principal import ANONYMOUS, Principal
-from gateway.services import sessions
+from gateway.services import caching, sessions
 from gateway.types import Resources
 
 PROTOCOL = "graphql-transport-ws"
@@ -245,7 +245,13 @@ class TransportWSHandler(GraphQLTransportWSHandler):
                 return list(stream.get("errors") or [])
             stats = telemetry.current()
             return _counted_per_event(stream, stats.request_id if stats else "")
-        return _once(await self.engine.execute(prepared, context))
+        result = await self.engine.execute(prepared, context)
+        stats = telemetry.current()
+        if stats is not None and stats.written:
+            # A mutation over the socket: retire what it touched before its answer goes
+            # out, as the HTTP pipeline does for a request.
+            await caching.invalidate_written(resources, stats)
+        return _once(result)
 
 
 def _malformed(message: Any) -> str | None:
