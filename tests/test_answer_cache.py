@@ -60,7 +60,8 @@ async def gql(http: httpx.AsyncClient, query: str, **variables: Any) -> httpx.Re
 
 
 def hit(response: httpx.Response) -> bool:
-    return response.headers.get("x-cache") == "HIT"
+    outcome: str | None = response.headers.get("x-cache")
+    return outcome == "HIT"
 
 
 # Targeted invalidation ----------------------------------------------------------------------
@@ -311,7 +312,7 @@ async def test_redis_hung_with_the_first_level_full_serves_nothing_stale(
         await _warm_local(two, "/api/v1/products/23")
         control = redis_client.Redis.from_url(own_redis.url)
         try:
-            await control.execute_command("CLIENT", "PAUSE", "4000", "ALL")
+            await control.client_pause(4000, all=True)
             patched = await one.patch(
                 "/api/v1/products/22", json={"name": "Written while hung"}, headers=admin.headers
             )

@@ -398,7 +398,8 @@ def through(url: str, query: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     assert "errors" not in body, body
-    return body["data"]
+    data: dict[str, Any] = body["data"]
+    return data
 
 
 def access_log(served: Served, operation: str) -> list[dict[str, Any]]:

@@ -159,4 +159,5 @@ async def test_the_gateway_through_pgbouncer_in_transaction_mode(
         "'client backend' AND pid <> pg_backend_pid()",
         DATABASE,
     )
+    assert isinstance(used, int)
     assert 0 < used <= SERVER_CONNECTIONS
