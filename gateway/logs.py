@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -31,6 +33,81 @@ class JSONFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+FLUSH_SECONDS = 0.5
+"""How long an access-log line may wait in the buffer; every other line goes at once."""
+BUFFERED = "gateway.access"
+"""The logger whose lines (one per request) are buffered."""
+
+
+class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Lines to a block-buffered stream: access-log lines are flushed at least every
+    FLUSH_SECONDS (a daemon thread), by the next other line, and at exit
+    (`logging.shutdown`), so a request's access line costs no write of its own; every other
+    line is flushed at once."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.origin: object = None
+        """The sys.stderr it was made for."""
+        self._pending = False
+        flusher = threading.Thread(target=self._flush_now_and_then, name="log-flush", daemon=True)
+        flusher.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+            if record.name == BUFFERED and record.levelno < logging.WARNING:
+                self._pending = True
+            else:
+                # Everything else is rare, and takes any buffered lines out with it (the
+                # server's own lines at shutdown included: uvicorn may end the process by
+                # its signal, with no exit handlers).
+                self.stream.flush()
+        except Exception:
+            self.handleError(record)
+
+    def _flush_now_and_then(self) -> None:
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            if self._pending:
+                self._pending = False
+                self.flush()
+
+
+def _stderr() -> TextIO:
+    """Standard error as a block-buffered stream of its own (its own descriptor 2), or
+    sys.stderr itself when it has none (a test capturing it)."""
+    try:
+        descriptor = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return sys.stderr
+    return open(
+        descriptor,
+        "w",
+        buffering=1 << 16,
+        encoding="utf-8",
+        errors="backslashreplace",
+        closefd=False,
+    )
+
+
+_HANDLERS: list[LineHandler] = []
+
+
+def _handler() -> LineHandler:
+    """One handler (and one flushing thread) per process, however often `configure` runs;
+    a new one only when standard error changed (a test capturing it)."""
+    stream = sys.stderr
+    for handler in _HANDLERS:
+        if handler.origin is stream:
+            return handler
+    handler = LineHandler(_stderr())
+    handler.origin = stream
+    handler.setFormatter(JSONFormatter())
+    _HANDLERS.append(handler)
+    return handler
+
+
 def configure(level: str = "info") -> None:
     """Send the gateway's and uvicorn's logs to stderr as JSON lines, at `level`.
 
@@ -39,8 +116,14 @@ def configure(level: str = "info") -> None:
     that is after uvicorn applied its own logging set-up, which this replaces: uvicorn's
     loggers lose their handlers, levels and propagation settings and speak through ours.
     """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JSONFormatter())
+    # What no line of ours shows, so no record gathers it: the caller's file and line (a
+    # walk up the stack per record), thread and process names (the logging docs'
+    # "Optimization" section). The access log writes a line per request.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    handler = _handler()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -11,6 +11,7 @@ the two cannot drift apart.
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -156,11 +157,7 @@ class Operation(Generic[Q]):
             # Ignoring it would let the write through unconditionally, which is exactly what
             # the client asked us not to do.
             raise InvalidParameter("If-Match", "this operation does not take conditional writes")
-        values = query_values(request, list_parameters(self.query))
-        bracketed: dict[str, str] = {}
-        if self.reads is not None:
-            bracketed = {n: values.pop(n) for n in list(values) if BRACKETED.match(n)}
-        query = parameters.parse(self.query, values)
+        query, bracketed = _parsed(self, request)
         if self.method != "GET" and not self.if_match:
             await _judge_if_none_match(request, self.method, read)
         response = await self.handler(Call(request, query, bracketed))
@@ -172,6 +169,34 @@ class Operation(Generic[Q]):
             if public_url is not None:
                 response.headers["Location"] = public_url + location
         return response
+
+
+_PARSED: OrderedDict[tuple[Any, bool, bytes], tuple[Parameters, dict[str, str]]] = OrderedDict()
+_PARSED_MAX = 2048
+_PARSED_LONGEST = 1024
+
+
+def _parsed(operation: Operation[Any], request: Request) -> tuple[Any, dict[str, str]]:
+    """The query parsed as `operation` declares it, and its bracketed parameters
+    (`fields[reviews]`): remembered by the raw query string (parameter models are frozen),
+    most recently used kept, so a repeated request parses nothing. Refusals are not kept."""
+    raw: bytes = request.scope.get("query_string", b"")
+    key = (operation.query, operation.reads is not None, raw)
+    found = _PARSED.get(key)
+    if found is not None:
+        _PARSED.move_to_end(key)
+        return found[0], dict(found[1])
+    model: type[Parameters] = operation.query
+    values = query_values(request, list_parameters(model))
+    bracketed: dict[str, str] = {}
+    if operation.reads is not None:
+        bracketed = {n: values.pop(n) for n in list(values) if BRACKETED.match(n)}
+    query = parameters.parse(model, values)
+    if len(raw) <= _PARSED_LONGEST:
+        _PARSED[key] = (query, dict(bracketed))
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return query, bracketed
 
 
 def _resources(request: Request) -> Resources:
