@@ -372,7 +372,10 @@ def supergraph(shop: str, redis_url: str) -> Iterator[tuple[str, Served]]:
         ids = [str(n) for n in range(1, 9)]
         started.append(
             Listening(
-                ["node", "inventory.mjs", str(inventory_port), *ids], inventory_port, cwd=programs
+                ["node", "inventory.mjs", str(inventory_port), *ids],
+                inventory_port,
+                cwd=programs,
+                timeout=60,
             )
         )
         subgraphs = [
@@ -384,6 +387,7 @@ def supergraph(shop: str, redis_url: str) -> Iterator[tuple[str, Served]]:
                 ["node", "supergraph.mjs", str(gateway_port), *subgraphs],
                 gateway_port,
                 cwd=programs,
+                timeout=60,
             )
         )
         yield f"http://127.0.0.1:{gateway_port}/", catalogue
