@@ -15,6 +15,7 @@ Node.js is missing or the npm registry cannot be reached.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -372,7 +373,10 @@ def supergraph(shop: str, redis_url: str) -> Iterator[tuple[str, Served]]:
         ids = [str(n) for n in range(1, 9)]
         started.append(
             Listening(
-                ["node", "inventory.mjs", str(inventory_port), *ids], inventory_port, cwd=programs
+                ["node", "inventory.mjs", str(inventory_port), *ids],
+                inventory_port,
+                cwd=programs,
+                timeout=60,
             )
         )
         subgraphs = [
@@ -384,6 +388,7 @@ def supergraph(shop: str, redis_url: str) -> Iterator[tuple[str, Served]]:
                 ["node", "supergraph.mjs", str(gateway_port), *subgraphs],
                 gateway_port,
                 cwd=programs,
+                timeout=60,
             )
         )
         yield f"http://127.0.0.1:{gateway_port}/", catalogue
@@ -404,13 +409,22 @@ def through(url: str, query: str) -> dict[str, Any]:
 
 def access_log(served: Served, operation: str) -> list[dict[str, Any]]:
     """The catalogue's access-log entries for the subgraph requests of `operation` (the
-    gateway names them `<operation>__<subgraph>__<n>`)."""
-    entries = [json.loads(line) for line in served.output().splitlines() if line.startswith("{")]
-    return [
-        e
-        for e in entries
-        if e.get("logger") == "gateway.access" and (e.get("operation") or "").startswith(operation)
-    ]
+    gateway names them `<operation>__<subgraph>__<n>`). An entry is written once its
+    response has gone out, so it may trail the answer a moment: wait for one."""
+    deadline = time.monotonic() + 10
+    while True:
+        text = served.output()
+        lines = text[: text.rfind("\n") + 1].splitlines()  # whole lines only
+        entries = [json.loads(line) for line in lines if line.startswith("{")]
+        found = [
+            e
+            for e in entries
+            if e.get("logger") == "gateway.access"
+            and (e.get("operation") or "").startswith(operation)
+        ]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 @pytest.mark.slow
