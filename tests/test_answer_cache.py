@@ -130,6 +130,29 @@ async def test_a_review_retires_its_product_and_the_lists_rating_orders(
         assert hit(await api.get("/api/v1/products/31"))
 
 
+async def test_a_product_change_retires_only_the_lists_it_moves(
+    cached: Settings, actors: Actors
+) -> None:
+    admin = await actors.admin()
+    first, by_price = "/api/v1/products?limit=5", "/api/v1/products?sort=-price&limit=5"
+    async with app_client(cached) as api:
+
+        async def cached_now() -> dict[str, bool]:
+            return {url: hit(await api.get(url)) for url in (first, by_price, IN_STOCK)}
+
+        await cached_now()
+        assert await cached_now() == {first: True, by_price: True, IN_STOCK: True}
+        stock = await api.patch("/api/v1/products/41", json={"stock": 0}, headers=admin.headers)
+        assert stock.status_code == 200, stock.text
+        # Stock moves only the lists filtered by it.
+        assert await cached_now() == {first: True, by_price: True, IN_STOCK: False}
+        price = await api.patch("/api/v1/products/41", json={"price": 1000}, headers=admin.headers)
+        assert price.status_code == 200, price.text
+        after = await api.get(by_price)
+        assert not hit(after) and after.json()["data"][0]["id"] == 41
+        assert hit(await api.get(first))
+
+
 async def test_declared_tags_cover_every_write_of_the_services() -> None:
     """Each service write declares what it touched (no regex over SQL): the statement files
     that write a shared type are each named in a `caching.touched` call."""

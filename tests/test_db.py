@@ -37,6 +37,10 @@ SELECT count(*) FROM categories
 -- The session's application_name setting.
 SELECT current_setting('application_name')
 
+-- name: settings
+-- The settings the gateway's connections ask for.
+SELECT current_setting('jit') AS jit, current_setting('plan_cache_mode') AS plan_cache_mode
+
 -- name: try_lock
 -- Take session advisory lock 42 if it is free.
 SELECT pg_try_advisory_lock(42)
@@ -246,3 +250,11 @@ async def test_app_refuses_a_database_without_migrations(
     with pytest.raises(RuntimeError, match="run `gateway migrate`"):
         async with app_client(settings, database_url=empty_database_url):
             pass
+
+
+async def test_connections_plan_once_and_never_compile(tdb: Database) -> None:
+    """A generic plan's costs cross PostgreSQL's JIT thresholds; compiling cost 200-300 ms
+    for statements that run in under a millisecond, so the gateway's sessions turn JIT off."""
+    row = await tdb.fetch_one("t.settings")
+    assert row is not None
+    assert (row["jit"], row["plan_cache_mode"]) == ("off", "force_generic_plan")

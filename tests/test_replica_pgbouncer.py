@@ -26,7 +26,7 @@ pytestmark = pytest.mark.anyio
 NOBODY = 65534
 # What the gateway sends at connection start that PgBouncer 1.18 does not pass on: it must be
 # told to ignore them, and the database gets them as its own defaults instead (see README).
-IGNORED = "statement_timeout,idle_in_transaction_session_timeout,plan_cache_mode"
+IGNORED = "statement_timeout,idle_in_transaction_session_timeout,plan_cache_mode,jit"
 SERVER_CONNECTIONS = 2
 
 
@@ -48,7 +48,11 @@ def bouncer() -> Iterator[tuple[Replication, int]]:
     folder = Path(tempfile.mkdtemp(prefix="gateway-test-pgbouncer-"))
     process: subprocess.Popen[bytes] | None = None
     try:
-        for setting in ("statement_timeout = '5s'", "plan_cache_mode = force_generic_plan"):
+        for setting in (
+            "statement_timeout = '5s'",
+            "plan_cache_mode = force_generic_plan",
+            "jit = off",
+        ):
             asyncio.run(arun(pair.primary.admin_url, f"ALTER DATABASE {DATABASE} SET {setting}"))
         asyncio.run(
             arun(

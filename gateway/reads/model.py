@@ -51,8 +51,8 @@ class Sort:
     sql: str
     kind: KeyKind
     reads: tuple[str, ...] = ()
-    """What rows change without their type's own writes that moves them in this order
-    (`stock`, `rating`): a list sorted so is retired by `list:<Type>@<name>` too."""
+    """What moves rows in this order (`price`, `stock`, `rating`): a write changing it
+    retires the lists sorted so (`list:<Type>@<name>`), and no other list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ class Filter:
     sql: str
     type: str
     reads: tuple[str, ...] = ()
-    """As `Sort.reads`: what moves rows in or out of the list besides the type's own writes."""
+    """As `Sort.reads`: what moves rows in or out of a list narrowed so."""
     tables: tuple[str, ...] = ()
     """Tables its condition reads besides the type's own and `Type.tables`."""
 
@@ -92,6 +92,8 @@ class Relation:
     total: str = ""
     """How many rows the relation holds, from `{p}` alone, when that needs no count."""
     nullable: bool = False
+    reads: tuple[str, ...] = ()
+    """As `Sort.reads`: what moves the target's rows in or out of the relation."""
     owned: bool = False
     """Every write that changes which rows it holds, or their order, also changes the
     parent (a review moves its product's rating; tagging a product is a product write):
@@ -301,8 +303,8 @@ PRODUCT = Type(
     ),
     sorts=(
         Sort("id", "{t}.id", "id"),
-        Sort("price", "{t}.price", "decimal"),
-        Sort("name", "{t}.name", "text"),
+        Sort("price", "{t}.price", "decimal", reads=("price",)),
+        Sort("name", "{t}.name", "text", reads=("name",)),
         Sort("created_at", "{t}.created_at", "timestamp"),
         # The index is on this expression: unrated products sort as 0.
         Sort("rating_avg", "COALESCE({t}.rating_avg, 0)", "decimal", reads=("rating",)),
@@ -314,6 +316,7 @@ PRODUCT = Type(
             "category_id",
             "{t}.category_id IN " + SUBTREE.replace("{root}", "{v}"),
             "bigint",
+            reads=("category",),
             tables=("categories",),
         ),
         Filter(
@@ -321,16 +324,18 @@ PRODUCT = Type(
             "{t}.category_id IN "
             + SUBTREE.replace("{root}", "(SELECT s.id FROM categories s WHERE s.slug = {v})"),
             "text",
+            reads=("category",),
             tables=("categories",),
         ),
-        Filter("min_price", "{t}.price >= {v}", "numeric"),
-        Filter("max_price", "{t}.price <= {v}", "numeric"),
+        Filter("min_price", "{t}.price >= {v}", "numeric", reads=("price",)),
+        Filter("max_price", "{t}.price <= {v}", "numeric", reads=("price",)),
         Filter("in_stock", "({t}.stock > 0) = {v}", "boolean", reads=("stock",)),
         Filter(
             "tag",
             "EXISTS (SELECT 1 FROM product_tags pt JOIN tags tg ON tg.id = pt.tag_id"
             " WHERE pt.product_id = {t}.id AND tg.name = {v})",
             "text",
+            reads=("tag",),
         ),
         # The matches first, through the GIN index, whatever the words: a plan that walks an
         # ordering index and tests each row would read the whole table for a rare word.
@@ -339,6 +344,7 @@ PRODUCT = Type(
             "{t}.id = ANY (ARRAY(SELECT s.id FROM products s"
             " WHERE s.search @@ websearch_to_tsquery('english', {v})))",
             "text",
+            reads=("search",),
         ),
         Filter("rating_gte", "{t}.rating_avg >= {v}", "numeric", reads=("rating",)),
     ),
@@ -405,6 +411,7 @@ CATEGORY = Type(
             "{t}.category_id IN " + SUBTREE.replace("{root}", "{p}.id"),
             graphql="products",
             paged=True,
+            reads=("category",),
             doc="Products filed under it or below it, in id order (a page of 20 unless "
             "`limit[...]` says).",
         ),

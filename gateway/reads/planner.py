@@ -473,7 +473,7 @@ class _Compiler:
         p = self.alias()
         relation, _ = self.model.target(parent, root.parent.relation)
         if not relation.owned:
-            self.tag_list(owner, root.window)
+            self.tag_list(owner, root.window, relation.reads)
         rows = self.relation_rows(relation, owner, root.window, p, numbered)
         total = self.relation_total(relation, owner, root.window, p) if wants_total else ""
         value, cursor = self.aggregate(owner, root.window, root.output, rows, total)
@@ -688,12 +688,14 @@ class _Compiler:
         parts.text("}")
         return parts.build()
 
-    def tag_list(self, owner: Type, window: Window) -> None:
-        """Note the list tags of a list of `owner` read through `window`."""
+    def tag_list(self, owner: Type, window: Window, relation: tuple[str, ...] = ()) -> None:
+        """Note the list tags of a list of `owner` read through `window` (and a relation
+        whose membership reads `relation`): `list:<Type>` (rows made or deleted), and
+        `list:<Type>@<name>` for what its filters, its sort and the relation read."""
         if not self.tagged or owner.name not in TRACKED:
             return
         self.list_tags.add(f"list:{owner.name}")
-        reads = [owner.filter(name).reads for name, _ in window.filters]
+        reads = [relation, *(owner.filter(name).reads for name, _ in window.filters)]
         if owner.sorts:
             reads.append(owner.sort(window.sort or owner.default_sort)[0].reads)
         self.list_tags.update(f"list:{owner.name}@{r}" for group in reads for r in group)
@@ -760,7 +762,7 @@ class _Compiler:
     def many(self, owner: Type, member: Many, p: str) -> str:
         relation, target = self.model.target(owner, member.relation)
         if not relation.owned:
-            self.tag_list(target, member.window)
+            self.tag_list(target, member.window, relation.reads)
         total = ""
         if _wants_total(member.output):
             total = self.relation_total(relation, target, member.window, p)

@@ -224,8 +224,11 @@ async def update_category(
         raise _problem(exc) from None
     if row is None:
         raise NotFound(f"Category {category_id} does not exist.")
-    # A move changes which products lie below it (the category filters, Category.products).
-    caching.touched("categories", f"Category:{category_id}", "list:Category", "list:Product")
+    # A move (or a new slug) changes which products lie below it: the lists filtered by
+    # category, and Category.products.
+    caching.touched(
+        "categories", f"Category:{category_id}", "list:Category", "list:Product@category"
+    )
     return from_row(row)
 
 

@@ -7,7 +7,7 @@ Lists of products live in `product_lists`. One product is read through the servi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -47,6 +47,24 @@ Precondition = Callable[[Product], str | None]
 MAX_PRICE = Decimal("9999999999.99")
 _MAX_INT4 = 2**31 - 1
 _COLUMNS = ("sku", "name", "description", "price", "stock", "category_id")
+# What a change to each column moves in lists of products (their filters and sorts read
+# it: `reads` in gateway/reads/model.py); a list narrowed or sorted by nothing else stays.
+_LIST_READS = {
+    "name": ("name", "search"),
+    "description": ("search",),
+    "price": ("price",),
+    "stock": ("stock",),
+    "category_id": ("category",),
+}
+
+
+def _changed(product_id: int, columns: Iterable[str], tags: bool) -> None:
+    """Declare a product change: its own answers, and the lists its columns move."""
+    reads = {r for column in columns for r in _LIST_READS.get(column, ())}
+    if tags:
+        reads.add("tag")
+    lists = (f"list:Product@{r}" for r in sorted(reads))
+    caching.touched("products", f"Product:{product_id}", *lists)
 
 
 def _money(value: object) -> Decimal:
@@ -225,7 +243,7 @@ async def update_product(
     product = await _write(
         resources, product_id, values, change.tag_ids, expected_version, precondition
     )
-    caching.touched("products", f"Product:{product_id}", "list:Product")
+    _changed(product_id, change.model_fields_set & set(_COLUMNS), change.tag_ids is not None)
     await events.publish(resources, "product", product_id)
     return product
 
@@ -247,7 +265,7 @@ async def replace_product(
     new = validate(ReplaceProductInput, data)
     values = new.model_dump(include=set(_COLUMNS))
     product = await _write(resources, product_id, values, new.tag_ids, None, precondition)
-    caching.touched("products", f"Product:{product_id}", "list:Product")
+    _changed(product_id, _COLUMNS, tags=True)
     await events.publish(resources, "product", product_id)
     return product
 

@@ -140,5 +140,5 @@ async def delete_tag(resources: Resources, principal: Principal, tag_id: int) ->
         raise NotFound(f"Tag {tag_id} does not exist.")
     # It left every product that carried it: those answers show Tag:<id>; lists filtered by
     # its name lose their members.
-    caching.touched("tags", f"Tag:{tag_id}", "list:Tag", "list:Product")
+    caching.touched("tags", f"Tag:{tag_id}", "list:Tag", "list:Product@tag")
     return int(deleted)
