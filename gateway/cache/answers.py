@@ -64,7 +64,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from gateway import telemetry
 from gateway.cache import Cache, CacheUnavailable, RedisCache
@@ -482,16 +482,24 @@ class Answers:
         assert local is not None
         delay = 0.1
         while True:
-            pubsub = shared.cache.pubsub()
+            pubsub: Any = None
             try:
+                pubsub = await shared.cache.open_pubsub()
                 await self._follow(pubsub, shared, local)
                 delay = 0.1
-            except (RedisError, OSError, TimeoutError, CacheUnavailable) as exc:
+            except (
+                RedisError,
+                RedisClusterException,
+                OSError,
+                TimeoutError,
+                CacheUnavailable,
+            ) as exc:
                 log.warning("answer announcements lost (%s); local cache off", exc)
             finally:
                 local.reset()
-                with contextlib.suppress(RedisError, OSError, TimeoutError):
-                    await pubsub.aclose()
+                if pubsub is not None:
+                    with contextlib.suppress(RedisError, OSError, TimeoutError):
+                        await pubsub.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
 

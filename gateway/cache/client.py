@@ -72,7 +72,7 @@ class RedisCache:
         self._attempt_script = Script(self.pipelining, scripts.ATTEMPT_LOG)
         self._lease_script = Script(self.pipelining, scripts.LEASE)
         self._fanout = Fanout()
-        self._listener = Listener(self.pubsub, self._fanout, timeout)
+        self._listener = Listener(self.open_pubsub, self._fanout, timeout)
         self._next_node = 0
 
     async def _command(self, *command: Any) -> Any:
@@ -245,16 +245,21 @@ class RedisCache:
         return run
 
     def pubsub(self) -> Any:
+        """A pub/sub connection of its own, not yet connected (see `open_pubsub`)."""
+        return self._client.pubsub()
+
+    async def open_pubsub(self) -> Any:
         """A pub/sub connection of its own (`gateway.cache.answers` listens on one).
 
-        On a cluster, each call connects to the next node in turn, masters and replicas
-        alike: a classic PUBLISH reaches subscribers on every node, and after a failover
-        the next connection goes elsewhere than the node that died."""
+        On a cluster, each call takes the next node in turn, masters and replicas alike:
+        a classic PUBLISH reaches subscribers on every node, and after a failover the next
+        connection goes elsewhere than the node that died. Raises what Redis raises."""
         if not self.cluster:
             return self._client.pubsub()
+        if not self._client.get_nodes():
+            async with asyncio.timeout(max(1.0, self.timeout * 4)):
+                await self._client.initialize()
         nodes = sorted(self._client.get_nodes(), key=lambda node: node.name)
-        if not nodes:  # not yet in touch with the cluster: the client picks a node
-            return self._client.pubsub()
         self._next_node = (self._next_node + 1) % len(nodes)
         return self._client.pubsub(node=nodes[self._next_node])
 

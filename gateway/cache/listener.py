@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from gateway.cache.subscriptions import Fanout
 
@@ -25,7 +25,9 @@ class Listener:
     running, and classic PUBLISH reaches subscribers on every node).
     """
 
-    def __init__(self, connect: Callable[[], Any], fanout: Fanout, timeout: float) -> None:
+    def __init__(
+        self, connect: Callable[[], Awaitable[Any]], fanout: Fanout, timeout: float
+    ) -> None:
         self._connect = connect
         self._fanout = fanout
         self._timeout = timeout
@@ -75,8 +77,9 @@ class Listener:
     async def _run(self) -> None:
         delay = 0.1
         while True:
-            pubsub: Any = self._connect()
+            pubsub: Any = None
             try:
+                pubsub = await self._connect()
                 await pubsub.connect()
                 # From here on `want` subscribes new channels itself; the ones wanted until
                 # now are subscribed here (no await between the two lines: none is missed).
@@ -86,12 +89,13 @@ class Listener:
                     await pubsub.subscribe(*channels)
                 delay = 0.1
                 await self._read(pubsub)
-            except (RedisError, OSError) as exc:
+            except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
                 log.warning("pub/sub connection lost (%s); reconnecting in %.1f s", exc, delay)
             finally:
                 self._pubsub = None
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
+                if pubsub is not None:
+                    with contextlib.suppress(RedisError, OSError):
+                        await pubsub.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
