@@ -33,6 +33,9 @@ class Settings:
     # The staleness bound: reads leave the replica while it lags further behind (0: unchecked).
     database_read_max_lag_seconds: int = 0
     read_after_write_seconds: int = 5
+    # One server (redis://host:6379/0), a Sentinel-watched master
+    # (redis+sentinel://sentinel-a:26379,sentinel-b:26379/<service>/0) or a Redis Cluster
+    # (redis+cluster://node-a:6379,node-b:6379): see gateway/cache/engines.py.
     redis_url: str | None = None
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".gateway")
     host: str = "127.0.0.1"

@@ -29,20 +29,42 @@ holds the write's answer until every other replica's local level has lapsed (at 
 back; answers meanwhile bypass the cache. A caller that wrote a moment ago
 (read-your-writes) never reads the local level, so it always sees its own writes, even
 before the announcement reached the replica serving it.
+
+On a Redis Cluster the entries, the stamps and the sequence lie in slots of their own
+(spread over the masters), so no one script can reach them; the same rules hold with
+steps in an order that keeps them:
+
+- **Invalidate**: INCR the sequence, then SET the stamps (any slots), then PUBLISH. A fill
+  stores its entry under the sequence it read *before* loading. One that read the new
+  number loaded after the INCR, which follows the write's commit: its data is committed,
+  and a stamp equal to its number does not refuse it. One that read the old number may
+  have loaded the old data, and is refused by a stamp greater than its number once the
+  stamps are set; a write answers only after that, so nothing stale is served to anyone
+  who asked after the write answered. The announcement leaves after the stamps.
+- **Read**: GET the sequence and the entry, then the stamps of its tags and `*` (per slot),
+  not atomically. Reading the stamps after the entry is conservative: a stamp set in
+  between refuses it, as a stamp set before would.
+- **The local level** keeps a hit under the entry's own number (not the sequence read
+  beside it, which may count an invalidation whose stamps were not set yet when they
+  were read): every invalidation after that number is one heard (refused), or one heard
+  later (dropped). Announcements may arrive out of order (INCR and PUBLISH are separate
+  steps), so the ones remembered are kept sorted by number. An entry filled before the
+  level was (re)enabled is not kept locally; it is still served from Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import random
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from gateway import telemetry
 from gateway.cache import Cache, CacheUnavailable, RedisCache
@@ -104,7 +126,8 @@ class Local:
         self.alive_until = 0.0
         self._entries: OrderedDict[str, tuple[bytes, tuple[str, ...]]] = OrderedDict()
         self._by_tag: dict[str, set[str]] = {}
-        self._recent: deque[tuple[int, frozenset[str]]] = deque(maxlen=RECENT)
+        self._recent: list[tuple[int, frozenset[str]]] = []
+        """Announcements heard, by number (a cluster may deliver them out of order)."""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -155,7 +178,9 @@ class Local:
     def drop(self, seq: int, tags: Iterable[str]) -> None:
         """An announcement: entries carrying any of `tags` are stale from `seq` on."""
         dropped = frozenset(tags)
-        self._recent.append((seq, dropped))
+        bisect.insort(self._recent, (seq, dropped), key=lambda heard: heard[0])
+        if len(self._recent) > RECENT:
+            del self._recent[0]
         if "*" in dropped:
             self._clear()
             return
@@ -209,15 +234,41 @@ class _Shared:
         self._invalidate = cache.script(_INVALIDATE)
 
     async def get(self, key: str) -> tuple[int, bytes | None]:
+        """(the sequence, the entry if current); on a hit on a cluster, the sequence is the
+        entry's own number (see the module's docstring)."""
+        if self.cache.cluster:
+            return await self._get_apart(key)
         found = await self._read([key, self.sequence], [self.stamps])
         return int(found[0]), bytes(found[1]) if len(found) > 1 else None
+
+    async def _get_apart(self, key: str) -> tuple[int, bytes | None]:
+        raw_seq, entry = await self.cache.get_many([self.sequence, key])
+        seq = int(raw_seq or b"0")
+        if entry is None or b"\n" not in entry:
+            return seq, None
+        stamp, *tags = entry.partition(b"\n")[0].decode().split()
+        names = [f"{self.stamps}*", *(f"{self.stamps}{tag}" for tag in tags)]
+        at = int(stamp)
+        if any(found is not None and int(found) > at for found in await self.cache.get_many(names)):
+            return seq, None
+        return at, entry
 
     async def put(self, key: str, entry: bytes, ttl: float) -> None:
         await self.cache.set(key, entry, ttl)
 
     async def invalidate(self, tags: list[str]) -> int:
+        if self.cache.cluster:
+            return await self._invalidate_apart(tags)
         args: list[Any] = [self.stamps, TAG_TTL_MS, self.channel, *tags]
         return int(await self._invalidate([self.sequence], args))
+
+    async def _invalidate_apart(self, tags: list[str]) -> int:
+        # In this order (see the module's docstring); the SETs travel in one pipeline.
+        seq = await self.cache.incr(self.sequence)
+        stamp, ttl = str(seq).encode(), TAG_TTL_MS / 1000
+        await asyncio.gather(*(self.cache.set(f"{self.stamps}{t}", stamp, ttl) for t in tags))
+        await self.cache.publish(self.channel, f"{seq} {' '.join(tags)}".encode())
+        return seq
 
     async def current(self) -> int:
         return int(await self.cache.get(self.sequence) or b"0")
@@ -431,16 +482,24 @@ class Answers:
         assert local is not None
         delay = 0.1
         while True:
-            pubsub = shared.cache.pubsub()
+            pubsub: Any = None
             try:
+                pubsub = await shared.cache.open_pubsub()
                 await self._follow(pubsub, shared, local)
                 delay = 0.1
-            except (RedisError, OSError, TimeoutError, CacheUnavailable) as exc:
+            except (
+                RedisError,
+                RedisClusterException,
+                OSError,
+                TimeoutError,
+                CacheUnavailable,
+            ) as exc:
                 log.warning("answer announcements lost (%s); local cache off", exc)
             finally:
                 local.reset()
-                with contextlib.suppress(RedisError, OSError, TimeoutError):
-                    await pubsub.aclose()
+                if pubsub is not None:
+                    with contextlib.suppress(RedisError, OSError, TimeoutError):
+                        await pubsub.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
 

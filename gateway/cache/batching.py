@@ -8,6 +8,11 @@ each caller still gets its own reply or its own error. Nothing changes for one c
 time: a batch of one is one round trip, as before. Within a batch, commands keep the
 order they were issued in; batches may overtake one another (each takes its own pooled
 connection), which no caller can tell: every caller awaits its reply before going on.
+
+On a Redis Cluster the batch is redis-py's cluster pipeline, which sends each node its
+share in parallel and follows MOVED/ASK redirections; every command in it must name keys
+of one slot (`RedisCache` splits MGET and DEL per slot first). A node that fails fails
+the whole batch, like one server would.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import logging
 from typing import Any
 
 import redis.asyncio as redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 log = logging.getLogger("gateway.cache")
 
@@ -29,7 +35,7 @@ MAX_BATCH = 512
 class Batcher:
     """Queues commands and sends each loop turn's queue as one non-transactional pipeline."""
 
-    def __init__(self, client: redis.Redis, *, timeout: float) -> None:
+    def __init__(self, client: redis.Redis | RedisCluster, *, timeout: float) -> None:
         self._client = client
         self.timeout = timeout
         self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
@@ -80,7 +86,7 @@ class Batcher:
                     for command, _ in batch:
                         pipe.execute_command(*command)
                     replies = await pipe.execute(raise_on_error=False)
-        except (RedisError, OSError, TimeoutError) as exc:
+        except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(_copy(exc))
