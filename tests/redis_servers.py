@@ -121,7 +121,7 @@ class RedisClusterServers:
             time.sleep(0.1)
 
     def masters_seen_by(self, node: _Node) -> list[int]:
-        found = node.client().execute_command("CLUSTER", "NODES").decode()
+        found = node.client().execute_command("CLUSTER", "NODES").decode()  # type: ignore[no-untyped-call]
         ports = []
         for line in found.splitlines():
             fields = line.split()
@@ -132,8 +132,8 @@ class RedisClusterServers:
     def node_of(self, key: str) -> _Node:
         """The master serving `key` now."""
         live = next(n for n in self.nodes if n.proc is not None and n.proc.poll() is None)
-        slot = int(live.client().execute_command("CLUSTER", "KEYSLOT", key))
-        for start, end, master, *_ in live.client().execute_command("CLUSTER", "SLOTS"):
+        slot = int(live.client().execute_command("CLUSTER", "KEYSLOT", key))  # type: ignore[no-untyped-call]
+        for start, end, master, *_ in live.client().execute_command("CLUSTER", "SLOTS"):  # type: ignore[no-untyped-call]
             if start <= slot <= end:
                 return next(n for n in self.nodes if n.port == int(master[1]))
         raise AssertionError(f"no node serves slot {slot}")
@@ -180,7 +180,7 @@ class RedisSentinelServers:
         return self.url
 
     def master_port(self) -> int:
-        name = self.sentinel.client().execute_command(
+        name = self.sentinel.client().execute_command(  # type: ignore[no-untyped-call]
             "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service
         )
         return int(name[1])

@@ -358,23 +358,24 @@ class Answers:
     async def read(self, key: str, load: Load, *, ttl: float) -> bytes | None:
         """The body under `key`, from the local level, Redis, or `load()` (then kept).
 
-        Requests that wrote, or that a compare run wants cold, read `load()` and keep
-        nothing; when Redis cannot answer, `load()` answers and nothing is kept."""
+        Requests that wrote, callers who wrote a moment ago (read-your-writes: an entry
+        may have been filled from a replica that had not replayed their write yet), and
+        cold compare calls read `load()` and keep nothing; when Redis cannot answer,
+        `load()` answers and nothing is kept."""
         stats = telemetry.current()
-        if not self.enabled or (stats is not None and (stats.wrote or stats.cold)):
+        if not self.enabled or (stats is not None and (stats.primary_only or stats.cold)):
             return _body(await load())
         local = self.local
         if local is not None:
             if self._listener is None:
                 self._listener = asyncio.create_task(self._listen(), name="answers-listener")
-            if stats is None or not stats.recent_writer:
-                body = local.get(key)
-                if body is not None:
-                    self.local_hits += 1
-                    if stats is not None:
-                        stats.cache_hits += 1
-                        stats.local_hits += 1
-                    return body
+            body = local.get(key)
+            if body is not None:
+                self.local_hits += 1
+                if stats is not None:
+                    stats.cache_hits += 1
+                    stats.local_hits += 1
+                return body
         try:
             if self._dirty:
                 await self._repair()
@@ -420,9 +421,7 @@ class Answers:
         lifetime = ttl * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
         with contextlib.suppress(CacheUnavailable):
             await self._shared.put(key, entry, lifetime)
-        if self.local is not None and not (
-            (stats := telemetry.current()) is not None and stats.recent_writer
-        ):
+        if self.local is not None:
             self.local.put(key, body, tags, seq)
         return body
 
