@@ -19,9 +19,9 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import admin, cache, logs, migrations, probes, rest, services, statements
+from gateway import admin, cache, logs, probes, rest, services
 from gateway.compare import page as compare_page
-from gateway.db import Database
+from gateway.db import Database, migrations, statements
 from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
 from gateway.graphql.endpoint import GraphQLEndpoint
 from gateway.graphql.execution import Engine

@@ -170,7 +170,7 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _seed(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.seed import Scale, SeedError
+    from gateway.db.seed import Scale, SeedError
     from gateway.servers import Servers
 
     try:

@@ -22,11 +22,10 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from gateway import statements
 from gateway.app import create_app
-from gateway.db import Database
+from gateway.db import Database, statements
+from gateway.db.migrations import migrate
 from gateway.embedded import EmbeddedPostgres, EmbeddedRedis
-from gateway.migrations import migrate
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
 

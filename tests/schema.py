@@ -31,8 +31,8 @@ from pathlib import Path
 import asyncpg
 
 from gateway.db import Database
+from gateway.db.migrations import migrate
 from gateway.embedded import EmbeddedPostgres
-from gateway.migrations import migrate
 from gateway.settings import PROJECT_ROOT
 from tests.conftest import FAST_PG, STATEMENTS, create_database, drop_database, with_database
 

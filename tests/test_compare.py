@@ -29,8 +29,8 @@ from gateway.compare.report import markdown, reading, run_document, scenario_dic
 from gateway.compare.runner import Runner
 from gateway.compare.scenarios import VARIANTS
 from gateway.db import Database
+from gateway.db.seed import Scale, seed
 from gateway.revocation import AccountStates
-from gateway.seed import Scale, seed
 from gateway.servers import DEVELOPMENT_ACCOUNTS
 from gateway.services import accounts
 from gateway.settings import Settings

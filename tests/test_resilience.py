@@ -94,7 +94,7 @@ def own_postgres() -> Iterator[EmbeddedPostgres]:
 
 async def migrated(server: EmbeddedPostgres) -> str:
     from gateway.db import Database
-    from gateway.migrations import migrate
+    from gateway.db.migrations import migrate
 
     url = server.url
     db = Database(url, STATEMENTS, min_size=0, max_size=1)

@@ -22,8 +22,8 @@ import asyncpg
 import databases
 
 from gateway import telemetry
+from gateway.db.statements import Statement, StatementError
 from gateway.errors import DBUnavailable, PoolExhausted, QueryTimeout
-from gateway.statements import Statement, StatementError
 
 log = logging.getLogger("gateway.db")
 
