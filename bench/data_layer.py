@@ -28,10 +28,10 @@ import asyncpg
 import databases
 import uvloop
 
+from gateway.cli.embedded import EmbeddedPostgres
 from gateway.db import Database, statements
 from gateway.db.migrations import migrate
 from gateway.db.seed import Scale, seed
-from gateway.embedded import EmbeddedPostgres
 from gateway.settings import PROJECT_ROOT
 
 SQL_DIR = PROJECT_ROOT / "sql"

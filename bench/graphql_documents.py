@@ -23,10 +23,10 @@ from graphql import parse, specified_rules, validate
 from starlette.routing import Route
 
 from gateway.app import create_app
+from gateway.cli.embedded import EmbeddedPostgres
 from gateway.db import Database, statements
 from gateway.db.migrations import migrate
 from gateway.db.seed import Scale, seed
-from gateway.embedded import EmbeddedPostgres
 from gateway.graphql.documents import VerdictCache
 from gateway.graphql.endpoint import GraphQLEndpoint
 from gateway.graphql.protection import Limits, static_rules

@@ -23,9 +23,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from gateway.app import create_app
+from gateway.cli.embedded import EmbeddedPostgres, EmbeddedRedis
 from gateway.db import Database, statements
 from gateway.db.migrations import migrate
-from gateway.embedded import EmbeddedPostgres, EmbeddedRedis
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
 

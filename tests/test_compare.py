@@ -20,6 +20,7 @@ import httpx
 import orjson
 import pytest
 
+from gateway.cli.backends import DEVELOPMENT_ACCOUNTS
 from gateway.compare import measure
 from gateway.compare.catalogue import SCENARIOS
 from gateway.compare.custom import Custom
@@ -31,7 +32,6 @@ from gateway.compare.scenarios import VARIANTS
 from gateway.db import Database
 from gateway.db.seed import Scale, seed
 from gateway.revocation import AccountStates
-from gateway.servers import DEVELOPMENT_ACCOUNTS
 from gateway.services import accounts
 from gateway.settings import Settings
 from gateway.types import Resources

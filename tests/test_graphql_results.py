@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from gateway.embedded import EmbeddedRedis
+from gateway.cli.embedded import EmbeddedRedis
 from gateway.services import caching
 from gateway.settings import Settings
 from tests.conftest import Actors, app_client, reference, run_sql

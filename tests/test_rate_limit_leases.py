@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from gateway.cache import MemoryCache, RedisCache
-from gateway.embedded import EmbeddedRedis
+from gateway.cli.embedded import EmbeddedRedis
 from gateway.ratelimit import RateLimiter
 from gateway.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, app_client

@@ -11,7 +11,7 @@ import redis.asyncio as redis_client
 
 from gateway import telemetry
 from gateway.cache import RedisCache
-from gateway.embedded import EmbeddedRedis
+from gateway.cli.embedded import EmbeddedRedis
 from gateway.services.caching import ReadCache
 from tests.processes import free_port
 

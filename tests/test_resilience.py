@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from gateway.embedded import EmbeddedPostgres
+from gateway.cli.embedded import EmbeddedPostgres
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
 from tests.conftest import FAST_PG, STATEMENTS, TEST_JWT_SECRET, app_client

@@ -13,8 +13,9 @@ import secrets
 from pathlib import Path
 from types import TracebackType
 
-from gateway import embedded, passwords
+from gateway import passwords
 from gateway.cache import MemoryCache
+from gateway.cli import embedded
 from gateway.db import Database, migrations, statements
 from gateway.db import seed as seeding
 from gateway.db.seed import Scale, seed
