@@ -42,8 +42,8 @@ from gateway.http.identity import CHARGE_HEADER, identity_of, principal_of
 from gateway.principal import require_admin
 from gateway.responses import JSONResponse, problem_response
 from gateway.services import traces
+from gateway.services.validation import Input, validate
 from gateway.types import Resources
-from gateway.validation import Input, validate
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATE = (Path(__file__).parent / "templates" / "page.html").read_text()

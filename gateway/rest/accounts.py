@@ -14,7 +14,7 @@ from gateway.rest import reading, reference
 from gateway.rest.schemas import AccountOut, SessionOut, UserProfile
 from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import accounts, sessions
-from gateway.validation import Input, Text, validate
+from gateway.services.validation import Input, Text, validate
 
 
 class RefreshInput(Input):

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import etags
-from gateway.pagination import Page
+from gateway.reads.pagination import Page
 from gateway.responses import JSONResponse, json_bytes
 
 

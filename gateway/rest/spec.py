@@ -21,14 +21,15 @@ from starlette.responses import Response
 from starlette.routing import Match, Route, compile_path
 from starlette.types import Scope
 
-from gateway import etags, parameters
+from gateway import etags
 from gateway.bodies import json_body
 from gateway.errors import InvalidParameter, NotFound, PreconditionFailed
 from gateway.http.identity import principal_of
 from gateway.ids import parse_id
-from gateway.parameters import Parameters
 from gateway.principal import Principal, require_admin, require_user
 from gateway.rest.shaping import BRACKETED
+from gateway.services import parameters
+from gateway.services.parameters import Parameters
 from gateway.types import Resources
 
 Q = TypeVar("Q", bound=Parameters)

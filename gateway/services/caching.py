@@ -29,7 +29,7 @@ import orjson
 from gateway import telemetry
 from gateway.cache import Cache, CacheUnavailable
 from gateway.cache.answers import Answers
-from gateway.pagination import Page
+from gateway.reads.pagination import Page
 from gateway.types import Resources
 
 log = logging.getLogger("gateway.caching")

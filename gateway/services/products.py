@@ -25,8 +25,8 @@ from gateway.errors import (
 from gateway.ids import MAX_ID
 from gateway.principal import Principal, require_admin
 from gateway.services import caching
+from gateway.services.validation import Input, Patch, Text, validate
 from gateway.types import Resources
-from gateway.validation import Input, Patch, Text, validate
 
 STATEMENTS = (
     "products.by_id",
