@@ -35,13 +35,13 @@ from gateway.metrics import Metrics, MetricsServer
 from gateway.metrics import endpoint as metrics_endpoint
 from gateway.ratelimit import RateLimiter, SignInLimits
 from gateway.reads.planner import Planner
+from gateway.resources import Resources
 from gateway.responses import problem_response, refusal
 from gateway.rest import docs
 from gateway.revocation import AccountStates
 from gateway.services.caching import ReadCache
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from gateway.types import Resources
 
 log = logging.getLogger("gateway.app")
 

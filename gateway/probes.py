@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.resources import Resources
 from gateway.responses import JSONResponse
 from gateway.services import health
-from gateway.types import Resources
 
 
 async def livez(request: Request) -> Response:

@@ -31,10 +31,10 @@ from gateway.compare.runner import Runner
 from gateway.compare.scenarios import VARIANTS
 from gateway.db import Database
 from gateway.db.seed import Scale, seed
+from gateway.resources import Resources
 from gateway.revocation import AccountStates
 from gateway.services import accounts
 from gateway.settings import Settings
-from gateway.types import Resources
 from tests.conftest import STATEMENTS, Actors, app_client
 
 pytestmark = pytest.mark.anyio

@@ -156,9 +156,9 @@ async def test_a_change_event_goes_out_only_after_the_writes_reads_are_retired(
     from gateway import events
     from gateway.db import Database
     from gateway.ratelimit import RateLimiter
+    from gateway.resources import Resources
     from gateway.settings import Settings
     from gateway.tokens import TokenIssuer
-    from gateway.types import Resources
 
     prefix = f"gwtest:{uuid.uuid4().hex[:8]}"
     cache = RedisCache(redis_url, timeout=0.5)

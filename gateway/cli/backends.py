@@ -22,11 +22,11 @@ from gateway.db.seed import Scale, seed
 from gateway.errors import Conflict, ValidationFailed
 from gateway.principal import Role
 from gateway.ratelimit import RateLimiter
+from gateway.resources import Resources
 from gateway.services import accounts
 from gateway.services.caching import ReadCache
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from gateway.types import Resources
 
 log = logging.getLogger("gateway.servers")
 

@@ -40,10 +40,10 @@ from gateway.compare.scenarios import Scenario
 from gateway.errors import FieldError, Forbidden, GatewayError, RateLimited, ValidationFailed
 from gateway.http.identity import CHARGE_HEADER, identity_of, principal_of
 from gateway.principal import require_admin
+from gateway.resources import Resources
 from gateway.responses import JSONResponse, problem_response
 from gateway.services import traces
 from gateway.services.validation import Input, validate
-from gateway.types import Resources
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATE = (Path(__file__).parent / "templates" / "page.html").read_text()

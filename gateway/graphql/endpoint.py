@@ -43,8 +43,8 @@ from gateway.graphql.operations import Operation
 from gateway.graphql.planned import Bound, PlannedQueries
 from gateway.graphql.results import ResultCache
 from gateway.http.identity import address_of, identity_of, principal_of
+from gateway.resources import Resources
 from gateway.responses import graphql_error_response, protocol_headers
-from gateway.types import Resources
 
 log = logging.getLogger("gateway.graphql")
 

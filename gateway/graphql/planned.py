@@ -71,10 +71,10 @@ from gateway.reads.shape import (
     TotalCount,
     Window,
 )
+from gateway.resources import Resources
 from gateway.services.accounts import BAD_CREDENTIALS
 from gateway.services.product_lists import check_filter
 from gateway.services.tags import hyphenated
-from gateway.types import Resources
 
 DEFAULT_TEMPLATES = 1000
 _CONNECTIONS = {

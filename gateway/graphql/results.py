@@ -32,8 +32,8 @@ from gateway import telemetry
 from gateway.cache import CacheUnavailable
 from gateway.graphql.execution import Prepared
 from gateway.principal import Principal
+from gateway.resources import Resources
 from gateway.services import caching
-from gateway.types import Resources
 
 TTL = 60.0
 MAX_BODY_BYTES = 512 * 1024

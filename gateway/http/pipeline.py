@@ -52,11 +52,11 @@ from gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.idempotency import IdempotencyStore, Stored, client_key, fingerprint, run_once
 from gateway.principal import ANONYMOUS
 from gateway.ratelimit import Decision
+from gateway.resources import Resources
 from gateway.responses import problem_response, refusal
 from gateway.services import caching, sessions, traces
 from gateway.settings import Settings
 from gateway.tokens import INVALID
-from gateway.types import Resources
 
 access_log = logging.getLogger("gateway.access")
 error_log = logging.getLogger("gateway.errors")

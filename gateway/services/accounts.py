@@ -19,9 +19,9 @@ from gateway import passwords
 from gateway.db import ConstraintViolation, Row
 from gateway.errors import Conflict, FieldError, NotFound, Unauthenticated, ValidationFailed
 from gateway.principal import Principal, Role, require_admin, require_user
+from gateway.resources import Resources
 from gateway.services import caching
 from gateway.services.validation import Input, Text, validate
-from gateway.types import Resources
 
 log = logging.getLogger("gateway.accounts")
 

@@ -30,7 +30,7 @@ from gateway import telemetry
 from gateway.cache import Cache, CacheUnavailable
 from gateway.cache.answers import Answers
 from gateway.reads.pagination import Page
-from gateway.types import Resources
+from gateway.resources import Resources
 
 log = logging.getLogger("gateway.caching")
 

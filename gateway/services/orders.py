@@ -31,10 +31,10 @@ from gateway.principal import Principal, require_admin, require_user
 from gateway.reads import lists
 from gateway.reads.ordering import SortOrder, choose, orders_of, page_from
 from gateway.reads.pagination import Page, check_limit
+from gateway.resources import Resources
 from gateway.services import caching
 from gateway.services.accounts import BAD_CREDENTIALS
 from gateway.services.validation import Input, validate
-from gateway.types import Resources
 
 Sort = Literal["created_at", "-created_at"]
 """The allow-listed sort orders; `-` for descending (newest first), id breaks ties."""

@@ -23,10 +23,10 @@ from gateway.ids import parse_id
 from gateway.reads import lists, positions
 from gateway.reads.ordering import SortOrder, choose, orders_of, page_from
 from gateway.reads.pagination import Page, check_limit
+from gateway.resources import Resources
 from gateway.services import caching, categories, products, reviews, tags
 from gateway.services.parameters import Flag, Parameters, decimal_between, parse
 from gateway.services.validation import Text
-from gateway.types import Resources
 
 Sort = Literal[
     "id",

@@ -24,9 +24,9 @@ from gateway.errors import (
 )
 from gateway.ids import MAX_ID
 from gateway.principal import Principal, require_admin
+from gateway.resources import Resources
 from gateway.services import caching
 from gateway.services.validation import Input, Patch, Text, validate
-from gateway.types import Resources
 
 STATEMENTS = (
     "products.by_id",

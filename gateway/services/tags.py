@@ -14,9 +14,9 @@ from gateway.principal import Principal, require_admin
 from gateway.reads import lists
 from gateway.reads.ordering import SortOrder, choose, orders_of, page_from
 from gateway.reads.pagination import Page, check_limit
+from gateway.resources import Resources
 from gateway.services import caching
 from gateway.services.validation import Input, Text, validate
-from gateway.types import Resources
 
 Sort = Literal["name", "-name"]
 """The allow-listed sort orders (names are unique, id still breaks ties)."""

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 
 from gateway.cache import CacheUnavailable
+from gateway.resources import Resources
 from gateway.telemetry import RequestStats
-from gateway.types import Resources
 
 TTL = 600.0
 """Seconds a record is kept: longer than any run takes to ask for it."""

@@ -1,4 +1,4 @@
-"""Shared types: what the lifespan opens and every request may use."""
+"""Process resources: what the lifespan opens and every request may use."""
 
 from __future__ import annotations
 
