@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import admin, cache, logs, probes, rest, services
+from gateway import admin, cache, logs, rest, services
 from gateway.compare import page as compare_page
 from gateway.db import Database, migrations, statements
 from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
@@ -29,14 +29,15 @@ from gateway.graphql.planned import PlannedQueries
 from gateway.graphql.results import ResultCache
 from gateway.graphql.schema import build_schema
 from gateway.graphql.websocket import TransportWSHandler
+from gateway.http import monitoring
 from gateway.http.pipeline import Pipeline
+from gateway.http.responses import problem_response, refusal
 from gateway.lifecycle import Lifecycle
 from gateway.metrics import Metrics, MetricsServer
 from gateway.metrics import endpoint as metrics_endpoint
 from gateway.ratelimit import RateLimiter, SignInLimits
 from gateway.reads.planner import Planner
 from gateway.resources import Resources
-from gateway.responses import problem_response, refusal
 from gateway.rest import docs
 from gateway.revocation import AccountStates
 from gateway.services.caching import ReadCache
@@ -162,8 +163,8 @@ def create_app(settings: Settings) -> Starlette:
         # Another method gets 405 in the GraphQL shape (_http_error).
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", subscriptions.endpoint),
-        Route("/livez", probes.livez, methods=["GET"]),
-        Route("/readyz", probes.readyz, methods=["GET"]),
+        Route("/livez", monitoring.livez, methods=["GET"]),
+        Route("/readyz", monitoring.readyz, methods=["GET"]),
         *metrics_routes,
         *docs.routes(public_url=settings.public_url),
         *compare_page.ROUTES,

@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.errors import Unauthenticated
-from gateway.responses import problem_response
+from gateway.http.responses import problem_response
 
 if TYPE_CHECKING:
     from gateway.settings import Settings

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from gateway.graphql.media import GRAPHQL_RESPONSE, JSON, negotiate
+from gateway.http.media import GRAPHQL_RESPONSE, JSON, negotiate
 from tests.conftest import run_sql
 
 pytestmark = pytest.mark.anyio

@@ -28,7 +28,6 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from gateway.bodies import json_body
 from gateway.cache import CacheUnavailable
 from gateway.compare import custom, report
 from gateway.compare.catalogue import SCENARIOS
@@ -38,10 +37,11 @@ from gateway.compare.results import ScenarioResult
 from gateway.compare.runner import CompareError, Runner
 from gateway.compare.scenarios import Scenario
 from gateway.errors import FieldError, Forbidden, GatewayError, RateLimited, ValidationFailed
+from gateway.http.bodies import json_body
 from gateway.http.identity import CHARGE_HEADER, identity_of, principal_of
+from gateway.http.responses import JSONResponse, problem_response
 from gateway.principal import require_admin
 from gateway.resources import Resources
-from gateway.responses import JSONResponse, problem_response
 from gateway.services import traces
 from gateway.services.validation import Input, validate
 

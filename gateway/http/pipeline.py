@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import etags, telemetry
+from gateway import telemetry
 from gateway.cache import CacheUnavailable
 from gateway.errors import (
     GatewayError,
@@ -43,17 +43,17 @@ from gateway.errors import (
     RateLimited,
     Unauthenticated,
 )
-from gateway.http import compression
+from gateway.http import compression, etags
 from gateway.http.cors import ALLOW_HEADERS, EXPOSE_HEADERS, MAX_AGE, allowed_methods
 from gateway.http.hosts import HostList
 from gateway.http.identity import CHARGE_HEADER, COMPARE_HEADER, identity_of
 from gateway.http.observability import record
+from gateway.http.responses import problem_response, refusal
 from gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.idempotency import IdempotencyStore, Stored, client_key, fingerprint, run_once
 from gateway.principal import ANONYMOUS
 from gateway.ratelimit import Decision
 from gateway.resources import Resources
-from gateway.responses import problem_response, refusal
 from gateway.services import caching, sessions, traces
 from gateway.settings import Settings
 from gateway.tokens import INVALID

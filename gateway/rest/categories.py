@@ -8,10 +8,10 @@ from pydantic import Field
 from starlette.responses import Response
 
 from gateway.errors import InvalidParameter, NotFound
+from gateway.http.responses import JSONResponse
 from gateway.ids import parse_id
 from gateway.reads import positions
 from gateway.reads.model import CATEGORY
-from gateway.responses import JSONResponse
 from gateway.rest import reading, reference
 from gateway.rest.products import FIELDS_HELP, SORT_HELP, CategoryProductsQuery
 from gateway.rest.schemas import CategoryOut, ProductOut

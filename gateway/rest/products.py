@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 from starlette.responses import Response
 
-from gateway import etags
 from gateway.errors import InvalidParameter, NotFound
+from gateway.http import etags
+from gateway.http.responses import json_bytes
 from gateway.reads import positions
 from gateway.reads.model import PRODUCT
-from gateway.responses import json_bytes
 from gateway.rest import reading, reference
 from gateway.rest.lists import tagged
 from gateway.rest.schemas import ProductDetail, ProductOut

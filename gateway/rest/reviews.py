@@ -8,8 +8,8 @@ from pydantic import Field
 from starlette.responses import Response
 
 from gateway.errors import NotFound
+from gateway.http.responses import JSONResponse
 from gateway.reads.model import REVIEW
-from gateway.responses import JSONResponse
 from gateway.rest import reading, reference
 from gateway.rest.products import FIELDS_HELP, SORT_HELP
 from gateway.rest.schemas import ReviewOut

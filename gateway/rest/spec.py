@@ -21,9 +21,9 @@ from starlette.responses import Response
 from starlette.routing import Match, Route, compile_path
 from starlette.types import Scope
 
-from gateway import etags
-from gateway.bodies import json_body
 from gateway.errors import InvalidParameter, NotFound, PreconditionFailed
+from gateway.http import etags
+from gateway.http.bodies import json_body
 from gateway.http.identity import principal_of
 from gateway.ids import parse_id
 from gateway.principal import Principal, require_admin, require_user

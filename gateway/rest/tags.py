@@ -8,7 +8,7 @@ from pydantic import Field
 from starlette.responses import Response
 
 from gateway.errors import NotFound
-from gateway.responses import JSONResponse
+from gateway.http.responses import JSONResponse
 from gateway.rest import reading, reference
 from gateway.rest.products import FIELDS_HELP, SORT_HELP
 from gateway.rest.schemas import TagOut

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.http.responses import JSONResponse
 from gateway.resources import Resources
-from gateway.responses import JSONResponse
 from gateway.services import health
 
 
