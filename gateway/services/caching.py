@@ -22,15 +22,16 @@ import hashlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from gateway import telemetry
 from gateway.cache import Cache, CacheUnavailable
 from gateway.cache.answers import Answers
+from gateway.db import Database
 from gateway.reads.pagination import Page
-from gateway.resources import Resources
+from gateway.settings import Settings
 
 log = logging.getLogger("gateway.caching")
 
@@ -264,8 +265,22 @@ REVIEWS = ("reviews", "products", "users")
 USERS = ("users",)
 
 
+class Backing(Protocol):
+    """What these helpers use of the process resources (`gateway.services.resources`, which
+    holds a ReadCache and so cannot be imported back here)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def reads(self) -> ReadCache: ...
+
+
 async def entity(
-    resources: Resources,
+    resources: Backing,
     kind: str,
     parts: Sequence[object],
     tables: Sequence[str],
@@ -279,7 +294,7 @@ async def entity(
 
 
 async def page(
-    resources: Resources,
+    resources: Backing,
     kind: str,
     parts: Sequence[object],
     tables: Sequence[str],
@@ -310,29 +325,6 @@ _AFFECTS: dict[str, tuple[str, ...]] = {
 }
 
 
-# What a read of each table depends on: the generation its own writes bump, and those of
-# the aggregates whose writes change or delete its rows (cascades, the rating trigger).
-# Every table of the schema is here (a test checks), so no read can escape invalidation.
-_READS: dict[str, tuple[str, ...]] = {
-    "users": ("users",),
-    "categories": ("categories",),
-    "tags": ("tags",),
-    "products": ("products",),
-    "product_tags": ("products", "tags"),
-    "reviews": ("reviews", "products", "users"),
-    "orders": ("orders",),
-    "order_items": ("orders",),
-    "refresh_tokens": ("refresh_tokens", "users"),
-}
-GENERATIONS = tuple(sorted({generation for names in _READS.values() for generation in names}))
-TABLES = frozenset(_READS)
-
-
-def generations_read(tables: Iterable[str]) -> frozenset[str]:
-    """The generations that reading `tables` depends on (unknown names are ignored)."""
-    return frozenset(generation for table in tables for generation in _READS.get(table, ()))
-
-
 # What a write to an aggregate (a statement file) may have changed in planned answers, when
 # the service did not say (`touched`): whole types and their lists. A safety net: every
 # write in the services declares its tags precisely.
@@ -358,7 +350,7 @@ def touched(aggregate: str, *tags: str) -> None:
         stats.touched.update(tags)
 
 
-async def invalidate_written(resources: Resources, stats: telemetry.RequestStats) -> None:
+async def invalidate_written(resources: Backing, stats: telemetry.RequestStats) -> None:
     """Retire the cached reads of everything a request wrote; the pipeline calls this once
     the handler is done (its transactions committed), before the response goes out, so the
     client's next read, in either style, cannot meet a stale entry. Each write is retired
