@@ -57,7 +57,7 @@ from gateway.app import create_app
 from gateway.db import Database, statements
 from gateway.db.migrations import migrate
 from gateway.http.pipeline import Pipeline
-from gateway.resources import Resources
+from gateway.services.resources import Resources
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
 

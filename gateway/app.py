@@ -35,12 +35,12 @@ from gateway.http.responses import problem_response, refusal
 from gateway.lifecycle import Lifecycle
 from gateway.metrics import Metrics, MetricsServer
 from gateway.metrics import endpoint as metrics_endpoint
-from gateway.ratelimit import RateLimiter, SignInLimits
 from gateway.reads.planner import Planner
-from gateway.resources import Resources
 from gateway.rest import docs
 from gateway.revocation import AccountStates
 from gateway.services.caching import ReadCache
+from gateway.services.ratelimit import RateLimiter, SignInLimits
+from gateway.services.resources import Resources
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 

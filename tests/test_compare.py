@@ -31,9 +31,9 @@ from gateway.compare.runner import Runner
 from gateway.compare.scenarios import VARIANTS
 from gateway.db import Database
 from gateway.db.seed import Scale, seed
-from gateway.resources import Resources
 from gateway.revocation import AccountStates
 from gateway.services import accounts
+from gateway.services.resources import Resources
 from gateway.settings import Settings
 from tests.conftest import STATEMENTS, Actors, app_client
 

@@ -153,10 +153,10 @@ async def test_a_change_event_goes_out_only_after_the_writes_reads_are_retired(
 ) -> None:
     # Subscribers re-read the entity the moment they hear of a change, sooner than the
     # request pipeline invalidates; so publishing must retire the write's entries first.
-    from gateway import events
     from gateway.db import Database
-    from gateway.ratelimit import RateLimiter
-    from gateway.resources import Resources
+    from gateway.services import events
+    from gateway.services.ratelimit import RateLimiter
+    from gateway.services.resources import Resources
     from gateway.settings import Settings
     from gateway.tokens import TokenIssuer
 

@@ -21,10 +21,10 @@ from gateway.db import seed as seeding
 from gateway.db.seed import Scale, seed
 from gateway.errors import Conflict, ValidationFailed
 from gateway.principal import Role
-from gateway.ratelimit import RateLimiter
-from gateway.resources import Resources
 from gateway.services import accounts
 from gateway.services.caching import ReadCache
+from gateway.services.ratelimit import RateLimiter
+from gateway.services.resources import Resources
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 

@@ -41,8 +41,8 @@ from gateway.http.bodies import json_body
 from gateway.http.identity import CHARGE_HEADER, identity_of, principal_of
 from gateway.http.responses import JSONResponse, problem_response
 from gateway.principal import require_admin
-from gateway.resources import Resources
 from gateway.services import traces
+from gateway.services.resources import Resources
 from gateway.services.validation import Input, validate
 
 STATIC = Path(__file__).parent / "static"

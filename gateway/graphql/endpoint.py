@@ -22,7 +22,7 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from gateway import idempotency, telemetry
+from gateway import telemetry
 from gateway.errors import (
     DBUnavailable,
     GatewayError,
@@ -44,7 +44,8 @@ from gateway.http import etags, media
 from gateway.http.bodies import json_body
 from gateway.http.identity import address_of, identity_of, principal_of
 from gateway.http.responses import graphql_error_response, protocol_headers
-from gateway.resources import Resources
+from gateway.services import idempotency
+from gateway.services.resources import Resources
 
 log = logging.getLogger("gateway.graphql")
 

@@ -45,7 +45,7 @@ from gateway.graphql.errors import capped, format_error
 from gateway.graphql.federation import entity_key
 from gateway.ids import parse_id
 from gateway.principal import Principal
-from gateway.reads import plans, positions
+from gateway.reads import positions
 from gateway.reads.model import MODEL, Type
 from gateway.reads.shape import (
     Caller,
@@ -71,9 +71,10 @@ from gateway.reads.shape import (
     TotalCount,
     Window,
 )
-from gateway.resources import Resources
+from gateway.services import plans
 from gateway.services.accounts import BAD_CREDENTIALS
 from gateway.services.product_lists import check_filter
+from gateway.services.resources import Resources
 from gateway.services.tags import hyphenated
 
 DEFAULT_TEMPLATES = 1000

@@ -33,8 +33,8 @@ from gateway.cache import CacheUnavailable
 from gateway.graphql.execution import Prepared
 from gateway.principal import Principal
 from gateway.reads import dependencies
-from gateway.resources import Resources
 from gateway.services import caching
+from gateway.services.resources import Resources
 
 TTL = 60.0
 MAX_BODY_BYTES = 512 * 1024

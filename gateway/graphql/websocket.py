@@ -48,8 +48,8 @@ from gateway.graphql.errors import TooManyOperations, format_error
 from gateway.graphql.execution import Engine, Rejected
 from gateway.http.identity import identity_of
 from gateway.principal import ANONYMOUS, Principal
-from gateway.resources import Resources
 from gateway.services import sessions
+from gateway.services.resources import Resources
 
 PROTOCOL = "graphql-transport-ws"
 _CONTEXTS = "gateway.graphql.contexts"  # scope key: this connection's operation contexts

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.http.responses import JSONResponse
-from gateway.resources import Resources
 from gateway.services import health
+from gateway.services.resources import Resources
 
 
 async def livez(request: Request) -> Response:

@@ -49,12 +49,12 @@ from gateway.http.hosts import HostList
 from gateway.http.identity import CHARGE_HEADER, COMPARE_HEADER, identity_of
 from gateway.http.observability import record
 from gateway.http.responses import problem_response, refusal
-from gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
-from gateway.idempotency import IdempotencyStore, Stored, client_key, fingerprint, run_once
 from gateway.principal import ANONYMOUS
-from gateway.ratelimit import Decision
-from gateway.resources import Resources
 from gateway.services import caching, sessions, traces
+from gateway.services.idempotency import HEADER as IDEMPOTENCY_HEADER
+from gateway.services.idempotency import IdempotencyStore, Stored, client_key, fingerprint, run_once
+from gateway.services.ratelimit import Decision
+from gateway.services.resources import Resources
 from gateway.settings import Settings
 from gateway.tokens import INVALID
 

@@ -27,10 +27,10 @@ from gateway.http.bodies import json_body
 from gateway.http.identity import principal_of
 from gateway.ids import parse_id
 from gateway.principal import Principal, require_admin, require_user
-from gateway.resources import Resources
 from gateway.rest.shaping import BRACKETED
 from gateway.services import parameters
 from gateway.services.parameters import Parameters
+from gateway.services.resources import Resources
 
 Q = TypeVar("Q", bound=Parameters)
 

@@ -19,8 +19,8 @@ from gateway import passwords
 from gateway.db import ConstraintViolation, Row
 from gateway.errors import Conflict, FieldError, NotFound, Unauthenticated, ValidationFailed
 from gateway.principal import Principal, Role, require_admin, require_user
-from gateway.resources import Resources
 from gateway.services import caching
+from gateway.services.resources import Resources
 from gateway.services.validation import Input, Text, validate
 
 log = logging.getLogger("gateway.accounts")

@@ -23,9 +23,9 @@ from gateway.ids import parse_id
 from gateway.reads import lists, positions
 from gateway.reads.ordering import SortOrder, choose, orders_of, page_from
 from gateway.reads.pagination import Page, check_limit
-from gateway.resources import Resources
 from gateway.services import caching, categories, products, reviews, tags
 from gateway.services.parameters import Flag, Parameters, decimal_between, parse
+from gateway.services.resources import Resources
 from gateway.services.validation import Text
 
 Sort = Literal[

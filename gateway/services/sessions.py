@@ -22,10 +22,10 @@ from gateway import passwords, telemetry
 from gateway.db import Row
 from gateway.errors import FieldError, NotFound, Unauthenticated, ValidationFailed
 from gateway.principal import Principal, require_user
-from gateway.resources import Resources
 from gateway.revocation import AccountState
 from gateway.services import accounts
 from gateway.services.accounts import BAD_CREDENTIALS, Account
+from gateway.services.resources import Resources
 from gateway.services.validation import Input, Text, validate
 from gateway.tokens import INVALID, LEEWAY_SECONDS, RefreshToken
 

@@ -14,8 +14,8 @@ from gateway.principal import Principal, require_admin
 from gateway.reads import lists
 from gateway.reads.ordering import SortOrder, choose, orders_of, page_from
 from gateway.reads.pagination import Page, check_limit
-from gateway.resources import Resources
 from gateway.services import caching
+from gateway.services.resources import Resources
 from gateway.services.validation import Input, Text, validate
 
 Sort = Literal["name", "-name"]

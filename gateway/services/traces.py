@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from gateway.cache import CacheUnavailable
-from gateway.resources import Resources
+from gateway.services.resources import Resources
 from gateway.telemetry import RequestStats
 
 TTL = 600.0

@@ -19,8 +19,8 @@ import orjson
 
 from gateway import telemetry
 from gateway.cache import CacheUnavailable, Subscription
-from gateway.resources import Resources
 from gateway.services.caching import invalidate_written
+from gateway.services.resources import Resources
 
 log = logging.getLogger("gateway.events")
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from gateway.reads.planner import Plan, untag
 from gateway.reads.shape import Query
-from gateway.resources import Resources
 from gateway.services import caching
+from gateway.services.resources import Resources
 
 LABEL = "reads.plan"
 """How planned statements appear in a request's statement record."""
