@@ -30,11 +30,12 @@ from gateway.graphql.results import ResultCache
 from gateway.graphql.schema import build_schema
 from gateway.graphql.websocket import TransportWSHandler
 from gateway.http import monitoring
+from gateway.http.monitoring import MetricsServer
+from gateway.http.monitoring import endpoint as metrics_endpoint
 from gateway.http.pipeline import Pipeline
 from gateway.http.responses import problem_response, refusal
 from gateway.lifecycle import Lifecycle
-from gateway.metrics import Metrics, MetricsServer
-from gateway.metrics import endpoint as metrics_endpoint
+from gateway.metrics import Metrics
 from gateway.reads.planner import Planner
 from gateway.rest import docs
 from gateway.revocation import AccountStates
