@@ -19,7 +19,6 @@ only orders them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import time
@@ -33,7 +32,6 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import telemetry
-from gateway.cache import CacheUnavailable
 from gateway.errors import (
     GatewayError,
     InternalError,
@@ -201,10 +199,7 @@ class Pipeline:
         # not from any process's first level (which may not have heard of the write yet).
         if user_id is not None and (resources.db.has_replica or resources.reads.answers.local):
             x.mark = f"{resources.settings.cache_prefix}:rw:{user_id}"
-            try:
-                x.stats.recent_writer = await resources.cache.get(x.mark) is not None
-            except CacheUnavailable:
-                x.stats.recent_writer = True
+            x.stats.recent_writer = await caching.wrote_recently(resources.cache, x.mark)
         return None
 
     async def _route(self, x: _Exchange, resources: Resources | None, receive: Receive) -> None:
@@ -411,10 +406,7 @@ class _Exchange:
         its next reads, on any replica, see the write (`_before`)."""
         ttl = resources.settings.read_after_write_seconds
         if self.mark is not None and ttl:
-            # Best effort: lost when Redis is down; then no first level is in use either,
-            # and reads may come from a replica within its lag.
-            with contextlib.suppress(CacheUnavailable):
-                await resources.cache.set(self.mark, b"1", ttl=ttl)
+            await caching.mark_writer(resources.cache, self.mark, ttl)
 
     async def _start(self, message: Message) -> None:
         stats = self.stats

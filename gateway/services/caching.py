@@ -340,6 +340,23 @@ _COARSE: dict[str, tuple[str, ...]] = {
 # so sign-ups, sign-ins and role changes retire no shared answer.
 
 
+async def wrote_recently(cache: Cache, mark: str) -> bool:
+    """Whether the caller behind `mark` wrote a moment ago (`mark_writer`), so its reads must
+    see the primary and skip every first level; True when the cache cannot tell."""
+    try:
+        return await cache.get(mark) is not None
+    except CacheUnavailable:
+        return True
+
+
+async def mark_writer(cache: Cache, mark: str, ttl: float) -> None:
+    """Remember for `ttl` seconds that the caller behind `mark` wrote. Best effort: lost
+    when Redis is down; then no first level is in use either, and reads may come from a
+    replica within its lag."""
+    with contextlib.suppress(CacheUnavailable):
+        await cache.set(mark, b"1", ttl=ttl)
+
+
 def touched(aggregate: str, *tags: str) -> None:
     """Declare what a committed write to `aggregate` changed, as answer tags: the objects
     (`Product:41`), and the lists whose members or order it can move (`list:Product`,
