@@ -274,6 +274,13 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+@pytest.fixture
+async def api(catalogue: str, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """The app's client over the requesting module's own `catalogue` database; modules that
+    need other settings define their own `api`."""
+    yield client
+
+
 class app_client:
     """`async with app_client(settings) as http:` runs the app's lifespan around a client."""
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -65,11 +63,6 @@ def catalogue(database_url: str) -> str:
         """,
     )
     return database_url
-
-
-@pytest.fixture
-async def api(catalogue: str, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    yield client
 
 
 async def post(api: httpx.AsyncClient, body: object, accept: str | None) -> httpx.Response:
