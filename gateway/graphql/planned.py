@@ -1,5 +1,7 @@
 """Queries the read model covers, answered by one planned statement instead of the executor.
 
+Over 400 lines: one recursive walk mapping a GraphQL document onto the read model.
+
 A query operation whose every selected field the model covers (aliases, fragments, inline
 fragments, `@include`/`@skip`, `__typename`, connections with edges, cursors, pageInfo and
 totalCount) becomes a selection tree (`gateway.reads.shape`) and runs as ONE statement;

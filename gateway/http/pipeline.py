@@ -1,5 +1,7 @@
 """The request pipeline: everything between uvicorn and the router, in one pass.
 
+Over 400 lines: every stage in one pass, so their order reads in one place.
+
 One pure-ASGI layer runs every stage of a request in order, and wraps `send` once:
 
     request  ─► request id and counters ─► host allow-list ─► CORS preflight

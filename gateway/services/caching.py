@@ -1,5 +1,7 @@
 """Read-through caching for the services, so REST and GraphQL share every entry.
 
+Over 400 lines: keys, generations and single flight are one protocol, changed together.
+
 Every cached read names the tables it depends on. Its key holds the current generation of
 each of those tables (and a global epoch), read in the same round trip as the entry, so
 a write invalidates every dependent entry at once by bumping its tables' generations after
