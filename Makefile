@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict gateway
 	$(BIN)/mypy --strict tests
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

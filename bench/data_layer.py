@@ -28,11 +28,10 @@ import asyncpg
 import databases
 import uvloop
 
-from gateway import statements
-from gateway.db import Database
-from gateway.embedded import EmbeddedPostgres
-from gateway.migrations import migrate
-from gateway.seed import Scale, seed
+from gateway.cli.embedded import EmbeddedPostgres
+from gateway.db import Database, statements
+from gateway.db.migrations import migrate
+from gateway.db.seed import Scale, seed
 from gateway.settings import PROJECT_ROOT
 
 SQL_DIR = PROJECT_ROOT / "sql"

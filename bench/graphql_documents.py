@@ -22,16 +22,15 @@ from asgi_lifespan import LifespanManager
 from graphql import parse, specified_rules, validate
 from starlette.routing import Route
 
-from gateway import statements
 from gateway.app import create_app
-from gateway.db import Database
-from gateway.embedded import EmbeddedPostgres
+from gateway.cli.embedded import EmbeddedPostgres
+from gateway.db import Database, statements
+from gateway.db.migrations import migrate
+from gateway.db.seed import Scale, seed
 from gateway.graphql.documents import VerdictCache
 from gateway.graphql.endpoint import GraphQLEndpoint
 from gateway.graphql.protection import Limits, static_rules
 from gateway.graphql.schema import build_schema
-from gateway.migrations import migrate
-from gateway.seed import Scale, seed
 from gateway.settings import PROJECT_ROOT, Settings
 
 QUERY = 'query Three { product(id: "1") { id name price } }'

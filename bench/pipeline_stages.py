@@ -52,14 +52,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bench.servers import Backends
-from gateway import logs, statements
+from gateway import logs
 from gateway.app import create_app
-from gateway.db import Database
+from gateway.db import Database, statements
+from gateway.db.migrations import migrate
 from gateway.http.pipeline import Pipeline
-from gateway.migrations import migrate
+from gateway.services.resources import Resources
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
-from gateway.types import Resources
 
 SECRET = "bench-stages-" + "x" * 52
 ORIGIN = "https://shop.example"

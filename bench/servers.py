@@ -32,7 +32,7 @@ import asyncpg
 import httpx
 
 from bench.workloads import Catalogue
-from gateway.embedded import EmbeddedPostgres, EmbeddedRedis
+from gateway.cli.embedded import EmbeddedPostgres, EmbeddedRedis
 from gateway.settings import PROJECT_ROOT
 from gateway.tokens import TokenIssuer
 

@@ -19,9 +19,9 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import admin, cache, logs, migrations, probes, rest, services, statements
+from gateway import admin, cache, logs, rest, services
 from gateway.compare import page as compare_page
-from gateway.db import Database
+from gateway.db import Database, migrations, statements
 from gateway.errors import DBUnavailable, GatewayError, MethodNotAllowed, NotFound
 from gateway.graphql.endpoint import GraphQLEndpoint
 from gateway.graphql.execution import Engine
@@ -29,19 +29,21 @@ from gateway.graphql.planned import PlannedQueries
 from gateway.graphql.results import ResultCache
 from gateway.graphql.schema import build_schema
 from gateway.graphql.websocket import TransportWSHandler
+from gateway.http import monitoring
+from gateway.http.monitoring import MetricsServer
+from gateway.http.monitoring import endpoint as metrics_endpoint
 from gateway.http.pipeline import Pipeline
+from gateway.http.responses import problem_response, refusal
 from gateway.lifecycle import Lifecycle
-from gateway.metrics import Metrics, MetricsServer
-from gateway.metrics import endpoint as metrics_endpoint
-from gateway.ratelimit import RateLimiter, SignInLimits
+from gateway.metrics import Metrics
 from gateway.reads.planner import Planner
-from gateway.responses import problem_response, refusal
 from gateway.rest import docs
 from gateway.revocation import AccountStates
 from gateway.services.caching import ReadCache
+from gateway.services.ratelimit import RateLimiter, SignInLimits
+from gateway.services.resources import Resources
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from gateway.types import Resources
 
 log = logging.getLogger("gateway.app")
 
@@ -162,8 +164,8 @@ def create_app(settings: Settings) -> Starlette:
         # Another method gets 405 in the GraphQL shape (_http_error).
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", subscriptions.endpoint),
-        Route("/livez", probes.livez, methods=["GET"]),
-        Route("/readyz", probes.readyz, methods=["GET"]),
+        Route("/livez", monitoring.livez, methods=["GET"]),
+        Route("/readyz", monitoring.readyz, methods=["GET"]),
         *metrics_routes,
         *docs.routes(public_url=settings.public_url),
         *compare_page.ROUTES,

@@ -1,4 +1,4 @@
-"""Prometheus metrics: one registry per app, exposed at /metrics.
+"""Prometheus metrics: one registry per app (served at /metrics by gateway/http/monitoring.py).
 
 The registry belongs to the app (not the process-global default), so two apps in one
 process, as in the tests, count separately.
@@ -11,29 +11,9 @@ on the main port at all, so the reverse proxy never exposes it.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hmac
-import logging
-import socket
-from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-import uvicorn
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-from gateway.errors import Unauthenticated
-from gateway.responses import problem_response
-
-if TYPE_CHECKING:
-    from gateway.settings import Settings
-
-log = logging.getLogger("gateway.metrics")
 
 # Operation names come from clients: past this many distinct names, new ones are counted
 # as "other", so a client cannot blow up the number of time series.
@@ -127,74 +107,3 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
-
-
-def endpoint(
-    metrics: Metrics, token: str | None = None
-) -> Callable[[Request], Awaitable[Response]]:
-    """A Starlette endpoint serving `metrics` in the Prometheus text format; with `token`,
-    only to requests that present it as a bearer token (401 otherwise)."""
-    expected = f"Bearer {token}".encode() if token else None
-
-    async def serve(request: Request) -> Response:
-        if expected is not None:
-            given = request.headers.get("authorization", "").encode("latin-1")
-            if not hmac.compare_digest(given, expected):
-                return problem_response(
-                    Unauthenticated("/metrics needs the METRICS_TOKEN as a bearer token.")
-                )
-        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
-    return serve
-
-
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signals to the main server (whose lifespan stops it)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class MetricsServer:
-    """/metrics on METRICS_PORT, run by the app's lifespan beside the main server.
-
-    The socket allows port reuse, so each uvicorn worker serves its own metrics on the
-    shared port (as each does on the main port): run one worker per container.
-    """
-
-    def __init__(self, metrics: Metrics, settings: Settings) -> None:
-        assert settings.metrics_port is not None
-        self.host, self.port = settings.host, settings.metrics_port
-        app = Starlette(
-            routes=[Route("/metrics", endpoint(metrics, settings.metrics_token), methods=["GET"])]
-        )
-        config = uvicorn.Config(
-            app, lifespan="off", access_log=False, log_config=None, proxy_headers=False
-        )
-        self._server = _QuietServer(config)
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Bind the port (OSError when taken) and serve in the background."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError:
-            sock.close()
-            raise
-        sock.set_inheritable(True)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="metrics")
-        log.info("metrics on http://%s:%d/metrics", self.host, self.port)
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None

@@ -22,11 +22,10 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from gateway import statements
 from gateway.app import create_app
-from gateway.db import Database
-from gateway.embedded import EmbeddedPostgres, EmbeddedRedis
-from gateway.migrations import migrate
+from gateway.cli.embedded import EmbeddedPostgres, EmbeddedRedis
+from gateway.db import Database, statements
+from gateway.db.migrations import migrate
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
 
@@ -273,6 +272,13 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to a fully started app (lifespan included)."""
     async with app_client(settings) as http:
         yield http
+
+
+@pytest.fixture
+async def api(catalogue: str, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """The app's client over the requesting module's own `catalogue` database; modules that
+    need other settings define their own `api`."""
+    yield client
 
 
 class app_client:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from gateway.embedded import redis_binary
+from gateway.cli.embedded import redis_binary
 from tests.processes import free_port, port_open
 
 

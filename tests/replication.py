@@ -16,9 +16,9 @@ from pathlib import Path
 
 import asyncpg
 
+from gateway.cli.embedded import EmbeddedError, EmbeddedPostgres, postgres_bin_dir
 from gateway.db import Database
-from gateway.embedded import EmbeddedError, EmbeddedPostgres, postgres_bin_dir
-from gateway.migrations import migrate
+from gateway.db.migrations import migrate
 from gateway.settings import PROJECT_ROOT
 from tests.conftest import STATEMENTS
 

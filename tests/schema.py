@@ -30,9 +30,9 @@ from pathlib import Path
 
 import asyncpg
 
+from gateway.cli.embedded import EmbeddedPostgres
 from gateway.db import Database
-from gateway.embedded import EmbeddedPostgres
-from gateway.migrations import migrate
+from gateway.db.migrations import migrate
 from gateway.settings import PROJECT_ROOT
 from tests.conftest import FAST_PG, STATEMENTS, create_database, drop_database, with_database
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.servers import DEVELOPMENT_ACCOUNTS
+from gateway.cli.backends import DEVELOPMENT_ACCOUNTS
 from gateway.settings import PROJECT_ROOT
 from tests.browser import chromium
 from tests.conftest import TEST_JWT_SECRET

@@ -18,7 +18,7 @@ import redis.asyncio as redis_client
 
 from gateway.cache import RedisCache
 from gateway.cache.answers import ENTRY_OVERHEAD, Answers, Local
-from gateway.embedded import EmbeddedRedis
+from gateway.cli.embedded import EmbeddedRedis
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
 from tests.conftest import TEST_JWT_SECRET, Actors, app_client, run_sql

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gateway.cache import CacheUnavailable, MemoryCache, RedisCache, connect
-from gateway.embedded import EmbeddedRedis
+from gateway.cli.embedded import EmbeddedRedis
 from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis.asyncio as redis_client
 
-from gateway.embedded import EmbeddedRedis
+from gateway.cli.embedded import EmbeddedRedis
 from gateway.settings import Settings
 from tests.conftest import Actors, app_client, reference, run_sql
 

@@ -20,6 +20,7 @@ import httpx
 import orjson
 import pytest
 
+from gateway.cli.backends import DEVELOPMENT_ACCOUNTS
 from gateway.compare import measure
 from gateway.compare.catalogue import SCENARIOS
 from gateway.compare.custom import Custom
@@ -29,12 +30,11 @@ from gateway.compare.report import markdown, reading, run_document, scenario_dic
 from gateway.compare.runner import Runner
 from gateway.compare.scenarios import VARIANTS
 from gateway.db import Database
+from gateway.db.seed import Scale, seed
 from gateway.revocation import AccountStates
-from gateway.seed import Scale, seed
-from gateway.servers import DEVELOPMENT_ACCOUNTS
 from gateway.services import accounts
+from gateway.services.resources import Resources
 from gateway.settings import Settings
-from gateway.types import Resources
 from tests.conftest import STATEMENTS, Actors, app_client
 
 pytestmark = pytest.mark.anyio

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from gateway import etags
+from gateway.http import etags
 from gateway.http.compression import choose
 from gateway.http.pipeline import Pipeline
 from gateway.settings import PROJECT_ROOT, Settings

@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from gateway import statements, telemetry
-from gateway.db import ConstraintViolation, Database
+from gateway import telemetry
+from gateway.db import ConstraintViolation, Database, statements
 from gateway.errors import DBUnavailable, PoolExhausted, QueryTimeout
 from gateway.settings import Settings
 from tests.conftest import STATEMENTS, app_client

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.cli import _parser
+from gateway.cli.commands import _parser
 from gateway.settings import PROJECT_ROOT
 
 README = (PROJECT_ROOT / "README.md").read_text()

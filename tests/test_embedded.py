@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 import redis
 
-from gateway.embedded import (
+from gateway.cli.embedded import (
     EmbeddedPostgres,
     EmbeddedRedis,
     postgres_bin_dir,

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import redis.asyncio as redis
 
-from gateway import events
 from gateway.cache import Cache, MemoryCache, RedisCache
+from gateway.services import events
 from gateway.settings import Settings
 
 pytestmark = pytest.mark.anyio

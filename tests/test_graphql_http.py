@@ -36,11 +36,6 @@ def catalogue(database_url: str) -> str:
     return database_url
 
 
-@pytest.fixture
-async def api(catalogue: str, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    yield client
-
-
 @pytest.mark.parametrize(
     "content_type", ["application/graphql", "text/plain; charset=utf-8", "application/xml"]
 )

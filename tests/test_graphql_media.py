@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
-from gateway.graphql.media import GRAPHQL_RESPONSE, JSON, negotiate
+from gateway.http.media import GRAPHQL_RESPONSE, JSON, negotiate
 from tests.conftest import run_sql
 
 pytestmark = pytest.mark.anyio
@@ -65,11 +63,6 @@ def catalogue(database_url: str) -> str:
         """,
     )
     return database_url
-
-
-@pytest.fixture
-async def api(catalogue: str, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    yield client
 
 
 async def post(api: httpx.AsyncClient, body: object, accept: str | None) -> httpx.Response:

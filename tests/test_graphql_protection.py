@@ -3,7 +3,6 @@ code and no SQL run; introspection and suggestions in both modes; the verdict ca
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ from gateway.graphql.protection import Limits
 from gateway.graphql.schema import build_schema
 from gateway.settings import PROJECT_ROOT, Settings, SettingsError
 from tests.conftest import app_client, run_sql
+from tests.support import gql
 
 pytestmark = pytest.mark.anyio
 
@@ -34,15 +34,6 @@ def catalogue(database_url: str) -> str:
         """,
     )
     return database_url
-
-
-@pytest.fixture
-async def api(catalogue: str, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    yield client
-
-
-async def gql(api: httpx.AsyncClient, query: str, **variables: Any) -> httpx.Response:
-    return await api.post("/graphql", json={"query": query, "variables": variables})
 
 
 def refused(response: httpx.Response, code: str) -> dict[str, Any]:

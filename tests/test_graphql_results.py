@@ -12,8 +12,8 @@ import asyncpg
 import httpx
 import pytest
 
-from gateway.embedded import EmbeddedRedis
-from gateway.services import caching
+from gateway.cli.embedded import EmbeddedRedis
+from gateway.reads import dependencies
 from gateway.settings import Settings
 from tests.conftest import Actors, app_client, reference, run_sql
 
@@ -212,7 +212,7 @@ def test_every_table_has_its_cache_dependencies(shop: str) -> None:
     import asyncio
 
     found = asyncio.run(tables()) - {"schema_migrations"}
-    assert found == set(caching.TABLES)
+    assert found == set(dependencies.TABLES)
 
 
 # Redis failures -----------------------------------------------------------------------------

@@ -3,8 +3,6 @@ the SDL lacks stops start-up, and nested fields batch (no N+1)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from ariadne import ObjectType, SubscriptionType
@@ -108,11 +106,6 @@ def catalogue(database_url: str) -> str:
         """,
     )
     return database_url
-
-
-@pytest.fixture
-async def api(catalogue: str, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    yield client
 
 
 DEEP = """

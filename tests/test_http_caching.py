@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from gateway import etags
+from gateway.http import etags
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 from tests.conftest import TEST_JWT_SECRET, app_client, run_sql

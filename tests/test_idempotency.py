@@ -16,7 +16,7 @@ import pytest
 
 from gateway import cache
 from gateway.cache import MemoryCache
-from gateway.idempotency import IdempotencyStore, fingerprint
+from gateway.services.idempotency import IdempotencyStore, fingerprint
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 from tests.conftest import TEST_JWT_SECRET, app_client, run_sql

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from gateway.db import Database
-from gateway.migrations import MigrationError, discover, migrate
+from gateway.db.migrations import MigrationError, discover, migrate
 from gateway.settings import PROJECT_ROOT
 from tests import schema
 from tests.conftest import STATEMENTS

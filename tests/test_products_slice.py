@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import httpx
 import pytest
 
 from gateway.settings import Settings
 from tests.conftest import reference, run_sql
+from tests.support import gql
 
 pytestmark = pytest.mark.anyio
 
@@ -48,15 +46,6 @@ def catalogue(database_url: str) -> str:
         """,
     )
     return database_url
-
-
-@pytest.fixture
-async def api(catalogue: str, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    yield client
-
-
-async def gql(api: httpx.AsyncClient, query: str, **variables: Any) -> httpx.Response:
-    return await api.post("/graphql", json={"query": query, "variables": variables})
 
 
 # REST -----------------------------------------------------------------------------------

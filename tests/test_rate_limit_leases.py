@@ -1,6 +1,6 @@
 """Rate-limit leases: no Redis round trip per request, and one allowance across processes.
 
-The bound these tests hold the limiter to is the one gateway/ratelimit.py derives: across
+The bound these tests hold the limiter to is the one gateway/services/ratelimit.py derives: across
 any number of processes a caller gets no more than its allowance within a minute
 (overshoot 0), and a caller hammering every process gets all of it.
 """
@@ -18,8 +18,8 @@ import pytest
 import redis
 
 from gateway.cache import MemoryCache, RedisCache
-from gateway.embedded import EmbeddedRedis
-from gateway.ratelimit import RateLimiter
+from gateway.cli.embedded import EmbeddedRedis
+from gateway.services.ratelimit import RateLimiter
 from gateway.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, app_client
 from tests.processes import Served, base_env

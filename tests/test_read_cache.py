@@ -11,7 +11,7 @@ import redis.asyncio as redis_client
 
 from gateway import telemetry
 from gateway.cache import RedisCache
-from gateway.embedded import EmbeddedRedis
+from gateway.cli.embedded import EmbeddedRedis
 from gateway.services.caching import ReadCache
 from tests.processes import free_port
 
@@ -153,12 +153,12 @@ async def test_a_change_event_goes_out_only_after_the_writes_reads_are_retired(
 ) -> None:
     # Subscribers re-read the entity the moment they hear of a change, sooner than the
     # request pipeline invalidates; so publishing must retire the write's entries first.
-    from gateway import events
     from gateway.db import Database
-    from gateway.ratelimit import RateLimiter
+    from gateway.services import events
+    from gateway.services.ratelimit import RateLimiter
+    from gateway.services.resources import Resources
     from gateway.settings import Settings
     from gateway.tokens import TokenIssuer
-    from gateway.types import Resources
 
     prefix = f"gwtest:{uuid.uuid4().hex[:8]}"
     cache = RedisCache(redis_url, timeout=0.5)

@@ -186,7 +186,7 @@ async def test_a_list_embeds_a_page_per_row_in_one_statement(api: httpx.AsyncCli
 
 
 def _cursor_before(product_id: int) -> str:
-    from gateway.pagination import encode_cursor
+    from gateway.reads.pagination import encode_cursor
 
     return encode_cursor("products:id", [product_id - 1])
 

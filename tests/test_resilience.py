@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from gateway.embedded import EmbeddedPostgres
+from gateway.cli.embedded import EmbeddedPostgres
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
 from tests.conftest import FAST_PG, STATEMENTS, TEST_JWT_SECRET, app_client
@@ -94,7 +94,7 @@ def own_postgres() -> Iterator[EmbeddedPostgres]:
 
 async def migrated(server: EmbeddedPostgres) -> str:
     from gateway.db import Database
-    from gateway.migrations import migrate
+    from gateway.db.migrations import migrate
 
     url = server.url
     db = Database(url, STATEMENTS, min_size=0, max_size=1)

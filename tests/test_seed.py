@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from gateway.db import ConstraintViolation, Database
-from gateway.seed import Scale, SeedError, SeedReport, seed
+from gateway.db.seed import Scale, SeedError, SeedReport, seed
 from tests.conftest import STATEMENTS, create_database, drop_database, with_database
 
 SMALL = Scale.parse("small")

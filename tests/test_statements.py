@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway import statements
+from gateway.db import statements
+from gateway.db.statements import StatementError, compile_params, load, parse_file, require
 from gateway.settings import PROJECT_ROOT
-from gateway.statements import StatementError, compile_params, load, parse_file, require
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -119,7 +119,8 @@ def test_parameters_must_match_exactly() -> None:
 
 
 def test_every_shipped_statement_is_referenced_by_code() -> None:
-    from gateway import migrations, services
+    from gateway import services
+    from gateway.db import migrations
 
     registry = statements.load(PROJECT_ROOT / "sql" / "queries")
     used = {*services.STATEMENTS, *migrations.STATEMENTS, *statements_used_by_seed()}
@@ -127,6 +128,6 @@ def test_every_shipped_statement_is_referenced_by_code() -> None:
 
 
 def statements_used_by_seed() -> set[str]:
-    from gateway import seed
+    from gateway.db import seed
 
     return set(getattr(seed, "STATEMENTS", ()))

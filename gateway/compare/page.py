@@ -28,8 +28,6 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from gateway.bodies import json_body
-from gateway.cache import CacheUnavailable
 from gateway.compare import custom, report
 from gateway.compare.catalogue import SCENARIOS
 from gateway.compare.network import PROFILES
@@ -38,12 +36,13 @@ from gateway.compare.results import ScenarioResult
 from gateway.compare.runner import CompareError, Runner
 from gateway.compare.scenarios import Scenario
 from gateway.errors import FieldError, Forbidden, GatewayError, RateLimited, ValidationFailed
+from gateway.http.bodies import json_body
 from gateway.http.identity import CHARGE_HEADER, identity_of, principal_of
+from gateway.http.responses import JSONResponse, problem_response
 from gateway.principal import require_admin
-from gateway.responses import JSONResponse, problem_response
 from gateway.services import traces
-from gateway.types import Resources
-from gateway.validation import Input, validate
+from gateway.services.resources import Resources
+from gateway.services.validation import Input, validate
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATE = (Path(__file__).parent / "templates" / "page.html").read_text()
@@ -282,12 +281,7 @@ async def statements(request: Request) -> Response:
     if resources.tokens.compare_mode(wanted.seal) is None:
         raise Forbidden("Only a compare run, with the seal this server gave it, may read this.")
     ids = list(dict.fromkeys(wanted.ids))
-    try:
-        found = await traces.find(resources, ids)
-    except CacheUnavailable:
-        # The records live in the cache: unreachable, none can be told.
-        found = dict.fromkeys(ids)
-    return JSONResponse({"data": found})
+    return JSONResponse({"data": await traces.find(resources, ids)})
 
 
 def own_url(scope: Scope) -> str:

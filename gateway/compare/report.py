@@ -1,5 +1,7 @@
 """Rendering measured scenarios: a plain-words reading, JSON, CSV, and text or Markdown tables.
 
+Over 400 lines: one rendering per output format of the same results.
+
 A run measures scenarios on one or more network profiles; results come as one
 `ScenarioResult` per scenario and profile. Tables are printed one per profile, then one
 table of wall time per profile side by side.

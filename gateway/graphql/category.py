@@ -13,7 +13,7 @@ from gateway.graphql.context import Info
 from gateway.graphql.loaders import DataLoader
 from gateway.graphql.payloads import payload
 from gateway.ids import parse_id
-from gateway.pagination import Page, check_limit
+from gateway.reads.pagination import Page, check_limit
 from gateway.services import categories, product_lists, products
 
 category = ObjectType("Category")

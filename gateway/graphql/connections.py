@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gateway.pagination import Page
+from gateway.reads.pagination import Page
 
 
 def connection(page: Page[Any], count: Callable[[], Awaitable[int]]) -> dict[str, Any]:

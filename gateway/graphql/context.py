@@ -11,7 +11,7 @@ from graphql import GraphQLResolveInfo
 from gateway.errors import RateLimited
 from gateway.graphql.loaders import BatchFn, DataLoader
 from gateway.principal import ANONYMOUS, Principal
-from gateway.types import Resources
+from gateway.services.resources import Resources
 
 
 @dataclass(slots=True)

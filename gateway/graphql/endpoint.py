@@ -22,8 +22,7 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from gateway import etags, idempotency, telemetry
-from gateway.bodies import json_body
+from gateway import telemetry
 from gateway.errors import (
     DBUnavailable,
     GatewayError,
@@ -35,16 +34,18 @@ from gateway.errors import (
     RateLimited,
     ServerError,
 )
-from gateway.graphql import media
 from gateway.graphql.context import Context
 from gateway.graphql.errors import NotAcceptable, codes
 from gateway.graphql.execution import Checked, Engine, Prepared, Rejected
 from gateway.graphql.operations import Operation
 from gateway.graphql.planned import Bound, PlannedQueries
 from gateway.graphql.results import ResultCache
+from gateway.http import etags, media
+from gateway.http.bodies import json_body
 from gateway.http.identity import address_of, identity_of, principal_of
-from gateway.responses import graphql_error_response, protocol_headers
-from gateway.types import Resources
+from gateway.http.responses import graphql_error_response, protocol_headers
+from gateway.services import idempotency
+from gateway.services.resources import Resources
 
 log = logging.getLogger("gateway.graphql")
 

@@ -15,7 +15,7 @@ from gateway.graphql.loaders import DataLoader
 from gateway.graphql.payloads import payload
 from gateway.graphql.review import product_loader
 from gateway.ids import parse_id
-from gateway.pagination import check_limit
+from gateway.reads.pagination import check_limit
 from gateway.services import orders, products
 
 order_query = ObjectType("Query")

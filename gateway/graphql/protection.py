@@ -49,7 +49,7 @@ from gateway.graphql.errors import (
     TooManyRootFields,
     refusal,
 )
-from gateway.pagination import MAX_LIMIT
+from gateway.reads.pagination import MAX_LIMIT
 from gateway.settings import Settings
 
 _INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})

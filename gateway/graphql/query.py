@@ -10,7 +10,7 @@ from gateway.graphql.category import category_loader
 from gateway.graphql.connections import connection
 from gateway.graphql.context import Info
 from gateway.ids import parse_id
-from gateway.pagination import check_limit
+from gateway.reads.pagination import check_limit
 from gateway.services import product_lists, products
 
 query = QueryType()

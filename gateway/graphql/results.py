@@ -32,8 +32,9 @@ from gateway import telemetry
 from gateway.cache import CacheUnavailable
 from gateway.graphql.execution import Prepared
 from gateway.principal import Principal
+from gateway.reads import dependencies
 from gateway.services import caching
-from gateway.types import Resources
+from gateway.services.resources import Resources
 
 TTL = 60.0
 MAX_BODY_BYTES = 512 * 1024
@@ -50,7 +51,7 @@ class ResultCache:
         """The generations this request's answer depends on: every table's. These queries
         are the few the planner leaves to the resolvers (introspection, say); any write
         retiring them costs little, and nothing has to guess what their SQL read."""
-        return frozenset(caching.GENERATIONS)
+        return frozenset(dependencies.GENERATIONS)
 
     async def respond(
         self,
@@ -74,7 +75,7 @@ class ResultCache:
         parts = [self.fingerprint, prepared.text, prepared.operation.name, prepared.variables]
         key = reads.key("gql", parts)
         try:
-            raw, current = await reads.snapshot(key, caching.GENERATIONS)
+            raw, current = await reads.snapshot(key, dependencies.GENERATIONS)
         except CacheUnavailable:
             stats.cache_bypasses += 1
             return await run()

@@ -14,7 +14,7 @@ from gateway.graphql.context import Info
 from gateway.graphql.loaders import DataLoader
 from gateway.graphql.payloads import payload
 from gateway.ids import parse_id
-from gateway.pagination import Page, check_limit
+from gateway.reads.pagination import Page, check_limit
 from gateway.services import products, reviews
 
 review_query = ObjectType("Query")

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from ariadne import SubscriptionType
 
-from gateway import events
 from gateway.graphql.category import category_loader
 from gateway.graphql.context import Info
 from gateway.ids import parse_id
-from gateway.services import orders, products
+from gateway.services import events, orders, products
 
 subscription = SubscriptionType()
 

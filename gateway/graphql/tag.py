@@ -12,7 +12,7 @@ from gateway.graphql.context import Info
 from gateway.graphql.loaders import DataLoader
 from gateway.graphql.payloads import payload
 from gateway.ids import parse_id
-from gateway.pagination import check_limit
+from gateway.reads.pagination import check_limit
 from gateway.services import tags
 
 tag_query = ObjectType("Query")

@@ -49,7 +49,7 @@ from gateway.graphql.execution import Engine, Rejected
 from gateway.http.identity import identity_of
 from gateway.principal import ANONYMOUS, Principal
 from gateway.services import caching, sessions
-from gateway.types import Resources
+from gateway.services.resources import Resources
 
 PROTOCOL = "graphql-transport-ws"
 _CONTEXTS = "gateway.graphql.contexts"  # scope key: this connection's operation contexts

@@ -22,7 +22,7 @@ from typing import Protocol
 import brotli
 from starlette.datastructures import Headers, MutableHeaders
 
-from gateway import etags
+from gateway.http import etags
 
 _COMPRESSIBLE = re.compile(
     r"text/(?!event-stream)[a-z0-9.+-]+"

@@ -1,5 +1,7 @@
 """The request pipeline: everything between uvicorn and the router, in one pass.
 
+Over 400 lines: every stage in one pass, so their order reads in one place.
+
 One pure-ASGI layer runs every stage of a request in order, and wraps `send` once:
 
     request  ─► request id and counters ─► host allow-list ─► CORS preflight
@@ -19,7 +21,6 @@ only orders them.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import os
@@ -34,8 +35,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import etags, telemetry
-from gateway.cache import CacheUnavailable
+from gateway import telemetry
 from gateway.errors import (
     GatewayError,
     InternalError,
@@ -45,20 +45,20 @@ from gateway.errors import (
     RateLimited,
     Unauthenticated,
 )
-from gateway.http import compression
+from gateway.http import compression, etags
 from gateway.http.cors import ALLOW_HEADERS, EXPOSE_HEADERS, MAX_AGE, allowed_methods
 from gateway.http.hosts import HostList
 from gateway.http.identity import CHARGE_HEADER, COMPARE_HEADER, identity_of
 from gateway.http.observability import record
-from gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
-from gateway.idempotency import IdempotencyStore, Stored, client_key, fingerprint, run_once
+from gateway.http.responses import problem_response, refusal
 from gateway.principal import ANONYMOUS
-from gateway.ratelimit import Decision
-from gateway.responses import problem_response, refusal
 from gateway.services import caching, sessions, traces
+from gateway.services.idempotency import HEADER as IDEMPOTENCY_HEADER
+from gateway.services.idempotency import IdempotencyStore, Stored, client_key, fingerprint, run_once
+from gateway.services.ratelimit import Decision
+from gateway.services.resources import Resources
 from gateway.settings import Settings
 from gateway.tokens import INVALID
-from gateway.types import Resources
 
 access_log = logging.getLogger("gateway.access")
 error_log = logging.getLogger("gateway.errors")
@@ -221,13 +221,10 @@ class Pipeline:
             x.decision = decision
         user_id = scope["principal"].user_id
         # A caller who wrote a moment ago reads from the primary (not a lagging replica) and
-        # not from any process's first level (which may not have heard of the write yet).
+        # not from the answer cache (an entry there may predate the write on a replica).
         if user_id is not None and (resources.db.has_replica or resources.reads.answers.local):
             x.mark = f"{resources.settings.cache_prefix}:rw:{user_id}"
-            try:
-                x.stats.recent_writer = await resources.cache.get(x.mark) is not None
-            except CacheUnavailable:
-                x.stats.recent_writer = True
+            x.stats.recent_writer = await caching.wrote_recently(resources.cache, x.mark)
         return None
 
     async def _route(self, x: _Exchange, resources: Resources | None, receive: Receive) -> None:
@@ -434,10 +431,7 @@ class _Exchange:
         its next reads, on any replica, see the write (`_before`)."""
         ttl = resources.settings.read_after_write_seconds
         if self.mark is not None and ttl:
-            # Best effort: lost when Redis is down; then no first level is in use either,
-            # and reads may come from a replica within its lag.
-            with contextlib.suppress(CacheUnavailable):
-                await resources.cache.set(self.mark, b"1", ttl=ttl)
+            await caching.mark_writer(resources.cache, self.mark, ttl)
 
     async def _start(self, message: Message) -> None:
         stats = self.stats

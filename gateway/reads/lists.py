@@ -18,9 +18,9 @@ from functools import lru_cache
 
 from gateway import telemetry
 from gateway.db import Database, Row
+from gateway.reads import dependencies
 from gateway.reads.model import MODEL, Relation, Type
 from gateway.reads.planner import key_types, keyset, sort_order
-from gateway.services import caching
 
 _ALIAS = "t"
 
@@ -175,4 +175,4 @@ def _depends_on(shape: Rows | Count) -> frozenset[str]:
     for pull in shape.pulls if isinstance(shape, Rows) else ():
         target = MODEL[owner.relation(pull.partition(".")[0]).target]
         tables.update((target.table, *target.tables))
-    return caching.generations_read(tables)
+    return dependencies.generations_read(tables)

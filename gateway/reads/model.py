@@ -1,5 +1,7 @@
 """The read model: every readable type, declared once as the SQL fragments the planner composes.
 
+Over 400 lines: declarations, one `Type(...)` per readable type, in one place (DESIGN §2a).
+
 Each type names its table, its fields (an SQL expression over the row's alias `{t}`, how
 it is typed, its REST and GraphQL names), its relations (how a row of the target joins the
 parent's row `{p}`), the orders its lists may be sorted in (each backed by an index), the

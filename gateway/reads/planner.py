@@ -1,5 +1,7 @@
 """The planner: a selection tree becomes ONE SQL statement whose result is the answer's JSON.
 
+Over 400 lines: one compiler whose parts (objects, relations, keysets) recurse into each other.
+
 PostgreSQL writes the JSON text itself, exactly as orjson writes it for the resolvers
 (compact, keys in selection order, floats as Python prints them, timestamps as
 `isoformat()`), so both paths answer byte for byte alike and ETags agree. Objects are

@@ -16,8 +16,8 @@ from typing import Any
 
 from gateway.errors import InvalidParameter
 from gateway.ids import MAX_ID, parse_id
-from gateway.pagination import decode_cursor
 from gateway.reads.model import KeyKind, Sort, Type
+from gateway.reads.pagination import decode_cursor
 from gateway.reads.planner import key_types
 
 _INT4_MAX = 2**31 - 1

@@ -9,12 +9,12 @@ from starlette.responses import Response
 
 from gateway.errors import NotFound, Unauthenticated
 from gateway.http.identity import address_of
-from gateway.responses import JSONResponse
+from gateway.http.responses import JSONResponse
 from gateway.rest import reading, reference
 from gateway.rest.schemas import AccountOut, SessionOut, UserProfile
 from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import accounts, sessions
-from gateway.validation import Input, Text, validate
+from gateway.services.validation import Input, Text, validate
 
 
 class RefreshInput(Input):

@@ -8,17 +8,17 @@ from pydantic import Field
 from starlette.responses import Response
 
 from gateway.errors import InvalidParameter, NotFound
+from gateway.http.responses import JSONResponse
 from gateway.ids import parse_id
-from gateway.parameters import Id, ListParameters, Names, Parameters
 from gateway.reads import positions
 from gateway.reads.model import CATEGORY
-from gateway.responses import JSONResponse
 from gateway.rest import reading, reference
 from gateway.rest.products import FIELDS_HELP, SORT_HELP, CategoryProductsQuery
 from gateway.rest.schemas import CategoryOut, ProductOut
 from gateway.rest.shaping import include_type
 from gateway.rest.spec import ID, Answer, Call, NoQuery, Operation, PathParameter
 from gateway.services import categories, product_lists
+from gateway.services.parameters import Id, ListParameters, Names, Parameters
 from gateway.services.tags import hyphenated
 
 CategoryField = Literal["id", "slug", "name", "parent_id", "created_at"]

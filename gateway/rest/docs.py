@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from gateway.errors import NotFound
-from gateway.responses import JSONResponse
+from gateway.http.responses import JSONResponse
 from gateway.rest import OPERATIONS
 from gateway.rest.openapi import document
 

@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway import etags
-from gateway.pagination import Page
-from gateway.responses import JSONResponse, json_bytes
+from gateway.http import etags
+from gateway.http.responses import JSONResponse, json_bytes
+from gateway.reads.pagination import Page
 
 
 def list_response(

@@ -1,5 +1,7 @@
 """The OpenAPI 3.1 document, generated from the REST operations' own declarations.
 
+Over 400 lines: one generator, one walk over the operations for one document.
+
 Nothing here is written by hand per endpoint: paths, parameters, bodies and answers come
 from `gateway.rest.OPERATIONS` and the pydantic models they name (the same models that
 parse queries and validate bodies), and the error answers follow from what each

@@ -8,15 +8,15 @@ from pydantic import Field
 from starlette.responses import Response
 
 from gateway.errors import NotFound
-from gateway.parameters import ListParameters, Names, Parameters
+from gateway.http.responses import JSONResponse
 from gateway.reads.model import ORDER
-from gateway.responses import JSONResponse
 from gateway.rest import reading, reference
 from gateway.rest.products import FIELDS_HELP, SORT_HELP
 from gateway.rest.schemas import OrderOut
 from gateway.rest.shaping import include_type
 from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import orders
+from gateway.services.parameters import ListParameters, Names, Parameters
 
 OrderField = Literal["id", "customer", "status", "total", "created_at", "updated_at", "items"]
 

@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 from starlette.responses import Response
 
-from gateway import etags
 from gateway.errors import InvalidParameter, NotFound
-from gateway.parameters import ListParameters, Names, Parameters
+from gateway.http import etags
+from gateway.http.responses import json_bytes
 from gateway.reads import positions
 from gateway.reads.model import PRODUCT
-from gateway.responses import json_bytes
 from gateway.rest import reading, reference
 from gateway.rest.lists import tagged
 from gateway.rest.schemas import ProductDetail, ProductOut
 from gateway.rest.shaping import include_type
 from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import product_lists, products
+from gateway.services.parameters import ListParameters, Names, Parameters
 
 ProductField = Literal[
     "id",

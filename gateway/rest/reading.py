@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from gateway.errors import GatewayError
 from gateway.principal import Principal
-from gateway.reads import plans, positions
+from gateway.reads import positions
 from gateway.reads.model import MODEL
 from gateway.reads.shape import (
     Caller,
@@ -37,6 +37,7 @@ from gateway.reads.shape import (
 from gateway.rest.lists import next_link
 from gateway.rest.shaping import Builder, parse
 from gateway.rest.spec import Call
+from gateway.services import plans
 
 JSON = "application/json"
 MAX_SHAPES = 2000

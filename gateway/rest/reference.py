@@ -16,7 +16,7 @@ from typing import Any
 from starlette.responses import Response
 
 from gateway.errors import InvalidParameter
-from gateway.responses import JSONResponse
+from gateway.http.responses import JSONResponse
 from gateway.rest.lists import item_response, list_response, tagged
 from gateway.rest.spec import Call
 from gateway.services import accounts, categories, orders, product_lists, reviews, tags

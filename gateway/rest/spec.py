@@ -22,15 +22,16 @@ from starlette.responses import Response
 from starlette.routing import Match, Route, compile_path
 from starlette.types import Scope
 
-from gateway import etags, parameters
-from gateway.bodies import json_body
 from gateway.errors import InvalidParameter, NotFound, PreconditionFailed
+from gateway.http import etags
+from gateway.http.bodies import json_body
 from gateway.http.identity import principal_of
 from gateway.ids import parse_id
-from gateway.parameters import Parameters
 from gateway.principal import Principal, require_admin, require_user
 from gateway.rest.shaping import BRACKETED
-from gateway.types import Resources
+from gateway.services import parameters
+from gateway.services.parameters import Parameters
+from gateway.services.resources import Resources
 
 Q = TypeVar("Q", bound=Parameters)
 

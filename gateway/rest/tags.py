@@ -8,13 +8,13 @@ from pydantic import Field
 from starlette.responses import Response
 
 from gateway.errors import NotFound
-from gateway.parameters import ListParameters, Names, Parameters
-from gateway.responses import JSONResponse
+from gateway.http.responses import JSONResponse
 from gateway.rest import reading, reference
 from gateway.rest.products import FIELDS_HELP, SORT_HELP
 from gateway.rest.schemas import TagOut
 from gateway.rest.spec import Answer, Call, NoQuery, Operation
 from gateway.services import tags
+from gateway.services.parameters import ListParameters, Names, Parameters
 
 TagField = Literal["id", "name"]
 

@@ -1,7 +1,11 @@
 """Services: business rules, transactions and cache use, shared by REST and GraphQL.
 
-Only this package calls `gateway.db` and `gateway.cache`. Each module lists the named
-statements it runs in `STATEMENTS`, checked against `sql/queries/` at start-up.
+Transports reach the database and the cache only through here (and `gateway.reads`).
+Each module lists the named statements it runs in `STATEMENTS`, checked against
+`sql/queries/` at start-up. Besides one module per aggregate: resources.py (what the
+lifespan opens), caching.py (the read cache), plans.py (running a planned read),
+ratelimit.py, idempotency.py, events.py, sessions.py, traces.py, validation.py (write
+inputs), parameters.py (read parameters).
 """
 
 from gateway.services import (

@@ -20,8 +20,8 @@ from gateway.db import ConstraintViolation, Row
 from gateway.errors import Conflict, FieldError, NotFound, Unauthenticated, ValidationFailed
 from gateway.principal import Principal, Role, require_admin, require_user
 from gateway.services import caching
-from gateway.types import Resources
-from gateway.validation import Input, Text, validate
+from gateway.services.resources import Resources
+from gateway.services.validation import Input, Text, validate
 
 log = logging.getLogger("gateway.accounts")
 

@@ -1,5 +1,7 @@
 """Read-through caching for the services, so REST and GraphQL share every entry.
 
+Over 400 lines: keys, generations and single flight are one protocol, changed together.
+
 Every cached read names the tables it depends on. Its key holds the current generation of
 each of those tables (and a global epoch), read in the same round trip as the entry, so
 a write invalidates every dependent entry at once by bumping its tables' generations after
@@ -22,15 +24,16 @@ import hashlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from gateway import telemetry
 from gateway.cache import Cache, CacheUnavailable
 from gateway.cache.answers import Answers
-from gateway.pagination import Page
-from gateway.types import Resources
+from gateway.db import Database
+from gateway.reads.pagination import Page
+from gateway.settings import Settings
 
 log = logging.getLogger("gateway.caching")
 
@@ -264,8 +267,22 @@ REVIEWS = ("reviews", "products", "users")
 USERS = ("users",)
 
 
+class Backing(Protocol):
+    """What these helpers use of the process resources (`gateway.services.resources`, which
+    holds a ReadCache and so cannot be imported back here)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def reads(self) -> ReadCache: ...
+
+
 async def entity(
-    resources: Resources,
+    resources: Backing,
     kind: str,
     parts: Sequence[object],
     tables: Sequence[str],
@@ -279,7 +296,7 @@ async def entity(
 
 
 async def page(
-    resources: Resources,
+    resources: Backing,
     kind: str,
     parts: Sequence[object],
     tables: Sequence[str],
@@ -310,29 +327,6 @@ _AFFECTS: dict[str, tuple[str, ...]] = {
 }
 
 
-# What a read of each table depends on: the generation its own writes bump, and those of
-# the aggregates whose writes change or delete its rows (cascades, the rating trigger).
-# Every table of the schema is here (a test checks), so no read can escape invalidation.
-_READS: dict[str, tuple[str, ...]] = {
-    "users": ("users",),
-    "categories": ("categories",),
-    "tags": ("tags",),
-    "products": ("products",),
-    "product_tags": ("products", "tags"),
-    "reviews": ("reviews", "products", "users"),
-    "orders": ("orders",),
-    "order_items": ("orders",),
-    "refresh_tokens": ("refresh_tokens", "users"),
-}
-GENERATIONS = tuple(sorted({generation for names in _READS.values() for generation in names}))
-TABLES = frozenset(_READS)
-
-
-def generations_read(tables: Iterable[str]) -> frozenset[str]:
-    """The generations that reading `tables` depends on (unknown names are ignored)."""
-    return frozenset(generation for table in tables for generation in _READS.get(table, ()))
-
-
 # What a write to an aggregate (a statement file) may have changed in planned answers, when
 # the service did not say (`touched`): whole types and their lists. A safety net: every
 # write in the services declares its tags precisely.
@@ -348,6 +342,23 @@ _COARSE: dict[str, tuple[str, ...]] = {
 # so sign-ups, sign-ins and role changes retire no shared answer.
 
 
+async def wrote_recently(cache: Cache, mark: str) -> bool:
+    """Whether the caller behind `mark` wrote a moment ago (`mark_writer`), so its reads must
+    see the primary and skip every first level; True when the cache cannot tell."""
+    try:
+        return await cache.get(mark) is not None
+    except CacheUnavailable:
+        return True
+
+
+async def mark_writer(cache: Cache, mark: str, ttl: float) -> None:
+    """Remember for `ttl` seconds that the caller behind `mark` wrote. Best effort: lost
+    when Redis is down; then no first level is in use either, and reads may come from a
+    replica within its lag."""
+    with contextlib.suppress(CacheUnavailable):
+        await cache.set(mark, b"1", ttl=ttl)
+
+
 def touched(aggregate: str, *tags: str) -> None:
     """Declare what a committed write to `aggregate` changed, as answer tags: the objects
     (`Product:41`), and the lists whose members or order it can move (`list:Product`,
@@ -358,7 +369,7 @@ def touched(aggregate: str, *tags: str) -> None:
         stats.touched.update(tags)
 
 
-async def invalidate_written(resources: Resources, stats: telemetry.RequestStats) -> None:
+async def invalidate_written(resources: Backing, stats: telemetry.RequestStats) -> None:
     """Retire the cached reads of everything a request wrote; the pipeline calls this once
     the handler is done (its transactions committed), before the response goes out, so the
     client's next read, in either style, cannot meet a stale entry. Each write is retired

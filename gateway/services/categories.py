@@ -13,14 +13,14 @@ from pydantic import AfterValidator, Field
 
 from gateway.db import ConstraintViolation, Row
 from gateway.errors import Conflict, FieldError, InvalidParameter, NotFound, ValidationFailed
-from gateway.ordering import SortOrder, choose, orders_of, page_from
-from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_admin
 from gateway.reads import lists
+from gateway.reads.ordering import SortOrder, choose, orders_of, page_from
+from gateway.reads.pagination import Page, check_limit
 from gateway.services import caching
+from gateway.services.resources import Resources
 from gateway.services.tags import HYPHENATED, hyphenated
-from gateway.types import Resources
-from gateway.validation import Input, Patch, Text, validate
+from gateway.services.validation import Input, Patch, Text, validate
 
 Sort = Literal["id", "-id", "name", "-name"]
 """The allow-listed sort orders; `-` for descending, id breaks ties."""

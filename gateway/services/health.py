@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.errors import ServerError
-from gateway.types import Resources
+from gateway.services.resources import Resources
 
 STATEMENTS = ("health.ping",)
 

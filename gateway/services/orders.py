@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from gateway import events
 from gateway.db import ConstraintViolation, Row
 from gateway.errors import (
     Conflict,
@@ -27,14 +26,14 @@ from gateway.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from gateway.ordering import SortOrder, choose, orders_of, page_from
-from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_admin, require_user
 from gateway.reads import lists
-from gateway.services import caching
+from gateway.reads.ordering import SortOrder, choose, orders_of, page_from
+from gateway.reads.pagination import Page, check_limit
+from gateway.services import caching, events
 from gateway.services.accounts import BAD_CREDENTIALS
-from gateway.types import Resources
-from gateway.validation import Input, validate
+from gateway.services.resources import Resources
+from gateway.services.validation import Input, validate
 
 Sort = Literal["created_at", "-created_at"]
 """The allow-listed sort orders; `-` for descending (newest first), id breaks ties."""

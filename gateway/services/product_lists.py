@@ -20,13 +20,13 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 from gateway.db import Row
 from gateway.errors import InvalidParameter, NotFound
 from gateway.ids import parse_id
-from gateway.ordering import SortOrder, choose, orders_of, page_from
-from gateway.pagination import Page, check_limit
-from gateway.parameters import Flag, Parameters, decimal_between, parse
 from gateway.reads import lists, positions
+from gateway.reads.ordering import SortOrder, choose, orders_of, page_from
+from gateway.reads.pagination import Page, check_limit
 from gateway.services import caching, categories, products, reviews, tags
-from gateway.types import Resources
-from gateway.validation import Text
+from gateway.services.parameters import Flag, Parameters, decimal_between, parse
+from gateway.services.resources import Resources
+from gateway.services.validation import Text
 
 Sort = Literal[
     "id",

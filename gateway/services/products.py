@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from gateway import events
 from gateway.db import ConstraintViolation, Row
 from gateway.errors import (
     Conflict,
@@ -24,9 +23,9 @@ from gateway.errors import (
 )
 from gateway.ids import MAX_ID
 from gateway.principal import Principal, require_admin
-from gateway.services import caching
-from gateway.types import Resources
-from gateway.validation import Input, Patch, Text, validate
+from gateway.services import caching, events
+from gateway.services.resources import Resources
+from gateway.services.validation import Input, Patch, Text, validate
 
 STATEMENTS = (
     "products.by_id",

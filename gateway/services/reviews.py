@@ -21,14 +21,14 @@ from gateway.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from gateway.ordering import SortOrder, choose, orders_of, page_from
-from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_user
 from gateway.reads import lists
+from gateway.reads.ordering import SortOrder, choose, orders_of, page_from
+from gateway.reads.pagination import Page, check_limit
 from gateway.services import caching, products
 from gateway.services.accounts import BAD_CREDENTIALS
-from gateway.types import Resources
-from gateway.validation import Input, Patch, Text, validate
+from gateway.services.resources import Resources
+from gateway.services.validation import Input, Patch, Text, validate
 
 Sort = Literal["created_at", "-created_at", "rating", "-rating"]
 """The allow-listed sort orders; `-` for descending, id breaks ties."""

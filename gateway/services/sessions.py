@@ -25,9 +25,9 @@ from gateway.principal import Principal, require_user
 from gateway.revocation import AccountState
 from gateway.services import accounts
 from gateway.services.accounts import BAD_CREDENTIALS, Account
+from gateway.services.resources import Resources
+from gateway.services.validation import Input, Text, validate
 from gateway.tokens import INVALID, LEEWAY_SECONDS, RefreshToken
-from gateway.types import Resources
-from gateway.validation import Input, Text, validate
 
 log = logging.getLogger("gateway.sessions")
 

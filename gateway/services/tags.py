@@ -10,13 +10,13 @@ from pydantic import AfterValidator, Field
 
 from gateway.db import ConstraintViolation, Row
 from gateway.errors import Conflict, NotFound
-from gateway.ordering import SortOrder, choose, orders_of, page_from
-from gateway.pagination import Page, check_limit
 from gateway.principal import Principal, require_admin
 from gateway.reads import lists
+from gateway.reads.ordering import SortOrder, choose, orders_of, page_from
+from gateway.reads.pagination import Page, check_limit
 from gateway.services import caching
-from gateway.types import Resources
-from gateway.validation import Input, Text, validate
+from gateway.services.resources import Resources
+from gateway.services.validation import Input, Text, validate
 
 Sort = Literal["name", "-name"]
 """The allow-listed sort orders (names are unique, id still breaks ties)."""

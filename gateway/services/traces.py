@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 
 from gateway.cache import CacheUnavailable
+from gateway.services.resources import Resources
 from gateway.telemetry import RequestStats
-from gateway.types import Resources
 
 TTL = 600.0
 """Seconds a record is kept: longer than any run takes to ask for it."""
@@ -39,12 +39,14 @@ async def keep(resources: Resources, stats: RequestStats) -> None:
 
 
 async def find(resources: Resources, request_ids: list[str]) -> dict[str, Any]:
-    """The records of these request ids (None for one not, or no longer, kept).
-
-    Raises CacheUnavailable when the cache cannot answer."""
+    """The records of these request ids (None for one not, or no longer, kept, and for every
+    one when the cache, where they live, cannot answer)."""
     if not request_ids:
         return {}
-    found = await resources.cache.get_many([_key(resources, i) for i in request_ids])
+    try:
+        found = await resources.cache.get_many([_key(resources, i) for i in request_ids])
+    except CacheUnavailable:
+        return dict.fromkeys(request_ids)
     return {
         request_id: None if raw is None else orjson.loads(raw)
         for request_id, raw in zip(request_ids, found, strict=True)

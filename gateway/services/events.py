@@ -20,7 +20,7 @@ import orjson
 from gateway import telemetry
 from gateway.cache import CacheUnavailable, Subscription
 from gateway.services.caching import invalidate_written
-from gateway.types import Resources
+from gateway.services.resources import Resources
 
 log = logging.getLogger("gateway.events")
 

@@ -13,19 +13,20 @@ import secrets
 from pathlib import Path
 from types import TracebackType
 
-from gateway import embedded, migrations, passwords, statements
-from gateway import seed as seeding
+from gateway import passwords
 from gateway.cache import MemoryCache
-from gateway.db import Database
+from gateway.cli import embedded
+from gateway.db import Database, migrations, statements
+from gateway.db import seed as seeding
+from gateway.db.seed import Scale, seed
 from gateway.errors import Conflict, ValidationFailed
 from gateway.principal import Role
-from gateway.ratelimit import RateLimiter
-from gateway.seed import Scale, seed
 from gateway.services import accounts
 from gateway.services.caching import ReadCache
+from gateway.services.ratelimit import RateLimiter
+from gateway.services.resources import Resources
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from gateway.types import Resources
 
 log = logging.getLogger("gateway.servers")
 

@@ -18,7 +18,7 @@ from typing import Any
 from gateway.reads.planner import Plan, untag
 from gateway.reads.shape import Query
 from gateway.services import caching
-from gateway.types import Resources
+from gateway.services.resources import Resources
 
 LABEL = "reads.plan"
 """How planned statements appear in a request's statement record."""

@@ -1,22 +1,19 @@
-"""Shared types: what the lifespan opens and every request may use."""
+"""Process resources: what the lifespan opens and every request may use."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from gateway.cache import Cache
 from gateway.db import Database
 from gateway.lifecycle import Lifecycle
 from gateway.metrics import Metrics
-from gateway.ratelimit import RateLimiter
 from gateway.reads.planner import Planner
 from gateway.revocation import AccountStates
+from gateway.services.caching import ReadCache
+from gateway.services.ratelimit import RateLimiter
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-
-if TYPE_CHECKING:  # the read cache is built on these resources: no import cycle at run time
-    from gateway.services.caching import ReadCache
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from starlette.types import Scope
 
 from gateway import telemetry
 from gateway.errors import GatewayError, MethodNotAllowed, RateLimited, ValidationFailed
-from gateway.graphql import media
+from gateway.http import media
 
 PROBLEM_TYPE_BASE = "https://gateway.example/problems/"
 
@@ -66,7 +66,7 @@ GRAPHQL_PATH = "/graphql"
 
 def graphql_error_response(error: GatewayError, chosen: str = media.JSON) -> Response:
     """A transport-level refusal in the GraphQL response shape, with the matching status,
-    in the media type `chosen` (gateway.graphql.media)."""
+    in the media type `chosen` (gateway.http.media)."""
     stats = telemetry.current()
     body = {
         "errors": [

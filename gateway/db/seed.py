@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from gateway.db import Database
+from gateway.db.database import Database
 
 log = logging.getLogger("gateway.seed")
 

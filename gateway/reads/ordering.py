@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from gateway.db import Row
 from gateway.errors import InvalidParameter
-from gateway.pagination import Page, encode_cursor
 from gateway.reads import positions
 from gateway.reads.model import MODEL, KeyKind, Sort, Type
+from gateway.reads.pagination import Page, encode_cursor
 
 T = TypeVar("T")
 

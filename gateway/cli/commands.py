@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 from gateway import logs
-from gateway.compare import command as compare_command
-from gateway.embedded import EmbeddedError
+from gateway.cli import compare as compare_command
+from gateway.cli.embedded import EmbeddedError
 from gateway.settings import Settings, SettingsError
 
 log = logging.getLogger("gateway.cli")
@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gateway.servers import Servers
+    from gateway.cli.backends import Servers
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -150,14 +150,14 @@ def _exit_cleanly_on_signals() -> None:
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.servers import Servers
+    from gateway.cli.backends import Servers
 
     with Servers(settings) as servers:
         return asyncio.run(servers.migrate(check_only=args.check))
 
 
 def _create_user(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.servers import Servers
+    from gateway.cli.backends import Servers
 
     password = sys.stdin.readline().rstrip("\r\n")
     display_name = args.display_name or args.email.split("@")[0]
@@ -170,8 +170,8 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _seed(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.seed import Scale, SeedError
-    from gateway.servers import Servers
+    from gateway.cli.backends import Servers
+    from gateway.db.seed import Scale, SeedError
 
     try:
         scale = Scale.parse(args.scale)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.db import Database, Row
+from gateway.db.database import Database, Row
 
 log = logging.getLogger("gateway.migrations")
 

@@ -25,7 +25,7 @@ from pydantic import (
 
 from gateway.errors import InvalidParameter
 from gateway.ids import MAX_ID
-from gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from gateway.reads.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 P = TypeVar("P", bound=BaseModel)
 N = TypeVar("N", bound=str)

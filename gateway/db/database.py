@@ -1,5 +1,7 @@
 """The data layer: the only module that imports the database driver.
 
+Over 400 lines: pool, replica routing and error translation wrap the same driver calls.
+
 `databases` (with asyncpg) owns the pool's lifecycle and hands out connections; every
 statement then runs on the raw asyncpg connection with SQL compiled once at load time
 (`gateway.statements`), which keeps SQLAlchemy's per-call compile step off the hot path.
@@ -22,8 +24,8 @@ import asyncpg
 import databases
 
 from gateway import telemetry
+from gateway.db.statements import Statement, StatementError
 from gateway.errors import DBUnavailable, PoolExhausted, QueryTimeout
-from gateway.statements import Statement, StatementError
 
 log = logging.getLogger("gateway.db")
 

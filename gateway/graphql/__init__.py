@@ -1,0 +1,1 @@
+"""GraphQL at /graphql: schema.graphql bound to resolvers, the planned path, protection."""
