@@ -1,5 +1,8 @@
 """The answer cache: finished answers of planned reads, retired by what a write touched.
 
+Over 400 lines: one protocol (stamps, sequence, announcements) whose two levels and two
+engines (one Redis, a cluster) must be read together to see why nothing stale is served.
+
 An answer is tagged with what it was built from (`gateway.reads.planner.untag`): every
 object in it (`Product:41`, `Category:7`), every type seen (`Product:*`), and the lists it
 read (`list:Product`, and `list:Product@stock` for a list filtered or sorted by what
