@@ -52,7 +52,7 @@ class Settings:
     redis_timeout: float = 0.15
     cache_prefix: str = "gw"
     cache_enabled: bool = True
-    cache_local_max_bytes: int = 16 * 1024 * 1024
+    cache_local_max_bytes: int = 8 * 1024 * 1024
     cache_local_liveness: float = 1.0
     read_planner: bool = True
     log_level: str = "info"

@@ -17,7 +17,7 @@ import pytest
 import redis.asyncio as redis_client
 
 from gateway.cache import RedisCache
-from gateway.cache.answers import ENTRY_OVERHEAD, Answers, Local
+from gateway.cache.answers import ENTRY_OVERHEAD, TAG_OVERHEAD, Answers, Local
 from gateway.cli.embedded import EmbeddedRedis
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
@@ -224,7 +224,7 @@ def test_the_first_level_stays_within_its_bound() -> None:
     for n in range(500):
         local.put(f"k{n}", body, [f"Product:{n}", "Product:*"], 0)
         assert local.size <= 64 * 1024
-    assert len(local) == 64 * 1024 // (1000 + ENTRY_OVERHEAD)
+    assert len(local) == 64 * 1024 // (1000 + len("k499") + ENTRY_OVERHEAD + 2 * TAG_OVERHEAD)
     assert local.get("k499") == body and local.get("k0") is None
     # An announcement drops what carries its tags, and refuses a late fill it made stale.
     local.drop(1, ["Product:499"])

@@ -54,7 +54,7 @@ class ReadCache:
         prefix: str,
         *,
         enabled: bool = True,
-        local_bytes: int = 16 * 1024 * 1024,
+        local_bytes: int = 8 * 1024 * 1024,
         liveness: float = 1.0,
     ) -> None:
         self.cache = cache
