@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
-import threading
-import time
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -40,38 +39,45 @@ BUFFERED = "gateway.access"
 
 
 class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Lines to a block-buffered stream: access-log lines are flushed at least every
-    FLUSH_SECONDS (a daemon thread), by the next other line, and at exit
+    """Lines to a block-buffered stream: an access-log line written from an event loop is
+    flushed by that loop within FLUSH_SECONDS, or sooner by any other line, and at exit
     (`logging.shutdown`), so a request's access line costs no write of its own; every other
-    line is flushed at once."""
+    line (and any line written outside an event loop) is flushed at once. No thread of its
+    own: one stopped while holding the handler's lock would hang the process at exit."""
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
         self.origin: object = None
         """The sys.stderr it was made for."""
-        self._pending = False
-        flusher = threading.Thread(target=self._flush_now_and_then, name="log-flush", daemon=True)
-        flusher.start()
+        self._scheduled: asyncio.AbstractEventLoop | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self.stream.write(self.format(record) + self.terminator)
-            if record.name == BUFFERED and record.levelno < logging.WARNING:
-                self._pending = True
-            else:
-                # Everything else is rare, and takes any buffered lines out with it (the
-                # server's own lines at shutdown included: uvicorn may end the process by
-                # its signal, with no exit handlers).
-                self.stream.flush()
+            buffered = record.name == BUFFERED and record.levelno < logging.WARNING
+            if buffered and self._later():
+                return
+            # Everything else is rare, and takes any buffered lines out with it (the
+            # server's own lines at shutdown included: uvicorn may end the process by its
+            # signal, with no exit handlers).
+            self.stream.flush()
         except Exception:
             self.handleError(record)
 
-    def _flush_now_and_then(self) -> None:
-        while True:
-            time.sleep(FLUSH_SECONDS)
-            if self._pending:
-                self._pending = False
-                self.flush()
+    def _later(self) -> bool:
+        """Have the running loop flush soon; False when there is none to ask."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        if self._scheduled is not loop:
+            self._scheduled = loop
+            loop.call_later(FLUSH_SECONDS, self._flush_scheduled)
+        return True
+
+    def _flush_scheduled(self) -> None:
+        self._scheduled = None
+        self.flush()
 
 
 def _stderr() -> TextIO:
