@@ -101,7 +101,7 @@ _HANDLERS: list[LineHandler] = []
 
 
 def _handler() -> LineHandler:
-    """One handler (and one flushing thread) per process, however often `configure` runs;
+    """One handler per process, however often `configure` runs;
     a new one only when standard error changed (a test capturing it)."""
     stream = sys.stderr
     for handler in _HANDLERS:
