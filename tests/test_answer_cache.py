@@ -21,6 +21,7 @@ from gateway.cache.answers import ENTRY_OVERHEAD, TAG_OVERHEAD, Answers, Local
 from gateway.cli.embedded import EmbeddedRedis
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
+from tests import support
 from tests.conftest import TEST_JWT_SECRET, Actors, app_client, run_sql
 from tests.processes import Served, base_env
 
@@ -53,7 +54,7 @@ def cached(settings: Settings, shop: str) -> Settings:
 
 
 async def gql(http: httpx.AsyncClient, query: str, **variables: Any) -> httpx.Response:
-    response = await http.post("/graphql", json={"query": query, "variables": variables})
+    response = await support.gql(http, query, **variables)
     assert response.status_code == 200, response.text
     assert "errors" not in response.json(), response.text
     return response

@@ -48,6 +48,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import queries
 
 from gateway.app import create_app
+from gateway.reads.model import MODEL
 from gateway.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_JWT_SECRET, Actors
 from tests.test_seed import run_seed
@@ -430,20 +431,8 @@ def test_generated_documents_answer_alike(
 
 PRODUCT_FIELDS = (None, "name,price", "sku,rating_avg,created_at,in_stock", "id")
 PRODUCT_INCLUDES = (None, "category", "tags", "reviews", "category,tags,reviews", "reviews,tags")
-PRODUCT_SORTS = (
-    "id",
-    "-id",
-    "price",
-    "-price",
-    "name",
-    "-name",
-    "created_at",
-    "-created_at",
-    "rating_avg",
-    "-rating_avg",
-    "review_count",
-    "-review_count",
-)
+# Every sort the read model allows (both directions), as declared there.
+PRODUCT_SORTS = MODEL["Product"].sort_names
 FILTERS = st.fixed_dictionaries(
     {},
     optional={
