@@ -161,13 +161,17 @@ class Planner:
         """The plan of `query` and its digest (stable across processes, for cache keys).
 
         `key`, when given, stands for the query's shape (a caller that knows it saves
-        hashing the whole tree). `tagged`: a plan whose answer will be cached (`untag`)."""
+        hashing the whole tree). `tagged`: a plan whose answer may be cached (`untag`); an
+        answer read by a caller's own rules is never shared, so its plan is never tagged
+        (`Plan.tagged` says which it is)."""
         key = (query, form, tagged) if key is None else (key, form, tagged)
         found = self._plans.get(key)
         if found is not None:
             self._plans.move_to_end(key)
             return found
         plan = compile_query(query, form, self.model, tagged=tagged)
+        if plan.tagged and plan.per_user:
+            plan = compile_query(query, form, self.model)
         digest = hashlib.blake2b(plan.sql.encode(), digest_size=12).hexdigest()
         self.compiled += 1
         self._plans[key] = (plan, digest)

@@ -45,10 +45,7 @@ async def single(
 ) -> Single:
     """Run a REST read: one statement, or none when the cache has the answer. `key` stands
     for the query's shape when the caller knows one."""
-    plan, digest = resources.planner.plan(query, "single", key=key)
-    shared = _shared(resources, plan)
-    if shared:
-        plan, digest = resources.planner.plan(query, "single", key=key, tagged=True)
+    plan, digest = resources.planner.plan(query, "single", key=key, tagged=_shareable(resources))
     args = plan.args(values)
 
     async def load() -> bytes | None:
@@ -59,7 +56,7 @@ async def single(
         body: str = row["body"]
         return (cursor or "").encode() + b"\n" + body.encode()
 
-    if shared:
+    if plan.tagged:
         answers = resources.reads.answers
         ttl = caching.LIST_TTL if plan.lists else caching.ENTITY_TTL
         raw = await answers.read(answers.key(_digest(digest, args)), _tagged(plan, load), ttl=ttl)
@@ -76,10 +73,7 @@ async def answer(
 ) -> Answer:
     """Run a GraphQL read: one statement, or none when the cache has the answer. `key`
     stands for the query's shape when the caller knows one."""
-    plan, digest = resources.planner.plan(query, "object", key=key)
-    shared = _shared(resources, plan)
-    if shared:
-        plan, digest = resources.planner.plan(query, "object", key=key, tagged=True)
+    plan, digest = resources.planner.plan(query, "object", key=key, tagged=_shareable(resources))
     args = plan.args(values)
     missed: list[Answer] = []
 
@@ -89,7 +83,7 @@ async def answer(
         missing = tuple(i for i, flag in zip(plan.lookups, list(row)[1:], strict=True) if flag)
         return Answer(row["data"].encode(), missing)
 
-    if not shared:
+    if not plan.tagged:
         return await run()
 
     async def load() -> bytes | None:
@@ -112,9 +106,10 @@ async def answer(
     return Answer(untag(found.data)[0], found.missing)
 
 
-def _shared(resources: Resources, plan: Plan) -> bool:
-    """Whether the answer may come from (and go to) the answer cache."""
-    return resources.reads.answers.enabled and not plan.per_user and not resources.db.pinned
+def _shareable(resources: Resources) -> bool:
+    """Whether this request's answers may come from (and go to) the answer cache: then
+    its plans are tagged, unless they read by a caller's own rules (never shared)."""
+    return resources.reads.answers.enabled and not resources.db.pinned
 
 
 def _tagged(
