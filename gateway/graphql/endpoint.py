@@ -144,7 +144,7 @@ class GraphQLEndpoint:
     async def _run(self, request: Request, data: Any, chosen: str, *, via_get: bool) -> Response:
         resources: Resources = request.state.resources
         try:
-            prepared = await self.engine.prepare(resources.cache, data, may_register=not via_get)
+            prepared = await self.engine.prepare(resources, data, may_register=not via_get)
         except Rejected as rejected:
             limited = await _charge(request, resources, None, chosen)
             return limited or self._refusal(rejected.errors, chosen)

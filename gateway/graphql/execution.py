@@ -28,7 +28,6 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues
 
-from gateway.cache import Cache
 from gateway.errors import InvalidParameter
 from gateway.graphql.context import Context
 from gateway.graphql.documents import Documents, VerdictCache
@@ -42,6 +41,7 @@ from gateway.graphql.protection import (
     cost_map,
     limits_key,
 )
+from gateway.services.resources import Resources
 from gateway.settings import Settings
 
 
@@ -110,7 +110,9 @@ class Engine:
                 raise ManifestError(f"{path}: document {digest[:12]}…: {errors[0].message}")
         return manifest
 
-    async def prepare(self, cache: Cache, data: Any, *, may_register: bool = True) -> Prepared:
+    async def prepare(
+        self, resources: Resources, data: Any, *, may_register: bool = True
+    ) -> Prepared:
         """Resolve, parse and validate a request's document and choose its operation.
 
         Raises InvalidParameter or PersistedQueryNotFound for a malformed request, and
@@ -125,7 +127,7 @@ class Engine:
         if name is not None and not isinstance(name, str):
             raise InvalidParameter("operationName", "must be a string or null")
         resolved = await self.persisted.resolve(
-            cache, data.get("query"), data.get("extensions"), may_register=may_register
+            resources, data.get("query"), data.get("extensions"), may_register=may_register
         )
         verdict = self.documents.verdict(resolved.text)
         if verdict.document is None:
@@ -140,7 +142,7 @@ class Engine:
             )
             raise Rejected([GraphQLError(message)])
         if resolved.register is not None:
-            await self.persisted.register(cache, resolved.register, resolved.text)
+            await self.persisted.register(resources, resolved.register, resolved.text)
         return Prepared(resolved.text, verdict.document, node, operation, variables)
 
     def check(self, prepared: Prepared) -> Checked:

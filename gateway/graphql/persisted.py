@@ -2,15 +2,13 @@
 
 A client sends `extensions.persistedQuery = {version: 1, sha256Hash}` without the
 document; on PERSISTED_QUERY_NOT_FOUND it sends both, the gateway checks that the hash is
-the document's SHA-256 and, once the document has passed validation, stores it in Redis
-under the cache prefix, so every replica knows it from then on. Documents are immutable
-under their hash, so each process also keeps the ones it has seen in a small LRU.
+the document's SHA-256 and, once the document has passed validation, has the document
+store (`gateway.services.documents`) keep it for every replica.
 
 What anonymous callers can make Redis hold is bounded: a document to register may be at
 most `max_bytes` long (a larger one is refused with QUERY_TOO_LARGE before it is parsed),
-it lives `ttl` seconds, and at most `max_count` live at once; registering past that
-evicts the registrations that expire first, whose clients simply register them again on
-their next miss. So the store never holds more than max_count x max_bytes.
+it lives `ttl` seconds, and at most `max_count` live at once (the store's bounds); so the
+store never holds more than max_count x max_bytes.
 
 Allow-list mode (GRAPHQL_PERSISTED_ONLY) runs only the documents of a manifest loaded at
 start-up (Apollo's persisted-query manifest format); nothing can be registered at run time.
@@ -18,19 +16,17 @@ start-up (Apollo's persisted-query manifest format); nothing can be registered a
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from gateway.cache import Cache, CacheUnavailable
 from gateway.errors import InvalidParameter
 from gateway.graphql.errors import PersistedQueryNotFound, QueryTooLarge
+from gateway.services.documents import DocumentStore, sha256
+from gateway.services.resources import Resources
 
 MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 _HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -41,11 +37,6 @@ NOT_FOUND_MESSAGE = "PersistedQueryNotFound"
 
 class ManifestError(ValueError):
     """The persisted-query manifest cannot be used; start-up stops."""
-
-
-def sha256(text: str) -> str:
-    """The hex SHA-256 of a document's text, as APQ clients compute it."""
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def requested_hash(extensions: object) -> str | None:
@@ -77,7 +68,8 @@ class Resolved:
 
 
 class PersistedQueries:
-    """Looks documents up by hash (manifest, this process, Redis) and registers new ones."""
+    """Looks documents up by hash (manifest, then the document store) and says which new
+    ones to register."""
 
     def __init__(
         self,
@@ -90,17 +82,20 @@ class PersistedQueries:
         ttl: float = 86400,
         near_entries: int = 1000,
     ) -> None:
-        self.prefix = prefix
         self.manifest = dict(manifest or {})
         self.only = only
         self.max_bytes = max_bytes
-        self.max_count = max_count
-        self.ttl = ttl
-        self._near: OrderedDict[str, str] = OrderedDict()
-        self._near_entries = near_entries
+        self.store = DocumentStore(
+            prefix=prefix, max_count=max_count, ttl=ttl, near_entries=near_entries
+        )
 
     async def resolve(
-        self, cache: Cache, query: object, extensions: object, *, may_register: bool = True
+        self,
+        resources: Resources,
+        query: object,
+        extensions: object,
+        *,
+        may_register: bool = True,
     ) -> Resolved:
         """The document to run for a request's `query` and `extensions`.
 
@@ -129,7 +124,7 @@ class PersistedQueries:
                     "This document is not on the allow-list; new documents cannot be "
                     "registered here."
                 )
-            if wanted in self.manifest or wanted in self._near or not may_register:
+            if wanted in self.manifest or self.store.known(wanted) or not may_register:
                 return Resolved(query)
             if len(query.encode()) > self.max_bytes:
                 raise QueryTooLarge(
@@ -137,55 +132,23 @@ class PersistedQueries:
                     "document without extensions.persistedQuery."
                 )
             return Resolved(query, wanted)
-        text = await self.lookup(cache, wanted)
+        text = await self.lookup(resources, wanted)
         if text is None:
             raise PersistedQueryNotFound(NOT_FOUND_MESSAGE)
         return Resolved(text)
 
-    async def lookup(self, cache: Cache, wanted: str) -> str | None:
-        """The document stored under `wanted`, or None; a slow or absent Redis is a miss."""
+    async def lookup(self, resources: Resources, wanted: str) -> str | None:
+        """The document named `wanted`: the manifest's, else (unless only the manifest
+        runs) the store's; None when neither has it."""
         if wanted in self.manifest:
             return self.manifest[wanted]
         if self.only:
             return None
-        near = self._near.get(wanted)
-        if near is not None:
-            self._near.move_to_end(wanted)
-            return near
-        try:
-            stored = await cache.get(self._key(wanted))
-        except CacheUnavailable:
-            return None
-        if stored is None:
-            return None
-        text = stored.decode()
-        if sha256(text) != wanted:  # never run what the hash does not name
-            return None
-        self._remember(wanted, text)
-        return text
+        return await self.store.find(resources, wanted)
 
-    async def register(self, cache: Cache, wanted: str, text: str) -> None:
-        """Store a validated document under its hash for every replica (best effort), as
-        one of at most `max_count`."""
-        self._remember(wanted, text)
-        # Without Redis the client simply registers it again on its next miss.
-        with contextlib.suppress(CacheUnavailable):
-            await cache.set_bounded(
-                self._index, self._key(wanted), text.encode(), self.ttl, self.max_count
-            )
-
-    def _key(self, wanted: str) -> str:
-        return f"{self.prefix}:apq:{wanted}"
-
-    @property
-    def _index(self) -> str:
-        return f"{self.prefix}:apq-index"
-
-    def _remember(self, wanted: str, text: str) -> None:
-        self._near[wanted] = text
-        self._near.move_to_end(wanted)
-        while len(self._near) > self._near_entries:
-            self._near.popitem(last=False)
+    async def register(self, resources: Resources, wanted: str, text: str) -> None:
+        """Keep a validated document under its hash for every replica (best effort)."""
+        await self.store.keep(resources, wanted, text)
 
 
 def load_manifest(path: Path) -> dict[str, str]:

@@ -224,7 +224,7 @@ class TransportWSHandler(GraphQLTransportWSHandler):
         """The operation's results, or the formatted errors that refused it."""
         resources = context.resources
         try:
-            prepared = await self.engine.prepare(resources.cache, data)
+            prepared = await self.engine.prepare(resources, data)
             decision = await resources.limiter.charge(
                 identity_of(websocket.scope),
                 cost=max(1, len(prepared.operation.root_fields)),
