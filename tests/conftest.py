@@ -194,7 +194,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
     """Settings for an app on this module's database and a per-test cache namespace."""
     return Settings(
         # SQL counts and database failures are about the database: tests see it through a
-        # cold cache; tests/test_cache_coherence.py turns the cache on.
+        # cold cache; tests/services/test_caching_api.py turns the cache on.
         cache_enabled=False,
         database_url=database_url,
         redis_url=redis_url,
@@ -293,7 +293,7 @@ class app_client:
         manager = LifespanManager(app)
         await manager.__aenter__()
         # Identity bodies, so tests compare ETags with hashes of what they read;
-        # tests/test_compression.py asks for gzip and br itself.
+        # tests/http/test_compression.py asks for gzip and br itself.
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app),
             base_url="http://testserver",

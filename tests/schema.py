@@ -10,7 +10,7 @@ does. Every name is schema-qualified and objects are sorted by name, so the text
 on the schema only, not on the order the migrations happened to create it in.
 
 tests/expected_schema.sql is that text for a database with every migration applied;
-tests/test_migrations.py migrates a fresh database and compares. After adding a
+tests/db/test_migrations.py migrates a fresh database and compares. After adding a
 migration, regenerate it and review the diff with the migration:
 
     .venv/bin/python -m tests.schema --write   # DATABASE_URL, else an embedded server
@@ -42,7 +42,7 @@ REGENERATE = ".venv/bin/python -m tests.schema --write"
 
 _HEADER = f"""\
 -- The schema that sql/migrations/ builds, from PostgreSQL's catalogs (tests/schema.py).
--- Not a script to run: the migrations are. tests/test_migrations.py checks that a freshly
+-- Not a script to run: the migrations are. tests/db/test_migrations.py checks that a freshly
 -- migrated database matches this file exactly. Regenerate it with a new migration:
 --     {REGENERATE}
 """

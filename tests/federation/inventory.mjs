@@ -1,4 +1,4 @@
-// A tiny inventory subgraph for tests/test_federation.py: it keys Product by id, adds
+// A tiny inventory subgraph for tests/graphql/test_federation.py: it keys Product by id, adds
 // where each product is kept and when it ships (which needs the catalogue's `stock`), and
 // lists a warehouse's products as bare references the catalogue subgraph resolves.
 //   node inventory.mjs PORT ID...

@@ -1,4 +1,4 @@
-// A real federation gateway for tests/test_federation.py: Apollo Gateway composes the
+// A real federation gateway for tests/graphql/test_federation.py: Apollo Gateway composes the
 // subgraphs it is given (their `_service { sdl }`) into a supergraph and serves it.
 //   node supergraph.mjs PORT NAME=URL...
 import { ApolloGateway, IntrospectAndCompose } from "@apollo/gateway";

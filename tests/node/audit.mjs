@@ -1,5 +1,5 @@
 // Runs graphql-http's GraphQL-over-HTTP server audit against the URL given and prints
-// one JSON line per audit: {id, name, status, reason}. Used by tests/test_graphql_conformance.py.
+// one JSON line per audit: {id, name, status, reason}. Used by tests/graphql/test_endpoint_conformance.py.
 import { auditServer } from 'graphql-http';
 
 const url = process.argv[2];

@@ -302,7 +302,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_whole_sign_in(
     rotated = second.json()["data"]
     assert rotated["refresh_token"] != first["refresh_token"]
     assert rotated["account"]["email"] == "rot@example.com"
-    # Past the grace window (tests/test_sessions.py covers the window itself)...
+    # Past the grace window (tests/services/test_sessions.py covers the window itself)...
     await row(
         database_url,
         "UPDATE refresh_tokens SET used_at = now() - interval '11 seconds' "

@@ -19,9 +19,9 @@ import pytest
 from gateway.cli.backends import DEVELOPMENT_ACCOUNTS
 from gateway.settings import PROJECT_ROOT
 from tests.browser import chromium
+from tests.compare.test_runner import seed_demo
 from tests.conftest import TEST_JWT_SECRET
 from tests.processes import Served, base_env
-from tests.test_compare import seed_demo
 
 pytestmark = pytest.mark.slow
 

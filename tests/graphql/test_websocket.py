@@ -1,7 +1,7 @@
 """graphql-transport-ws as its protocol says: malformed messages close with 4400 and a
 reason, a second connection_init with 4429, a missing subprotocol with 4406, a message
 over the body cap with 1009, an expired token with 4403; and a cap on the operations one
-connection runs. (Subscriptions themselves: test_graphql_subscriptions.py.)"""
+connection runs. (Subscriptions themselves: tests/graphql/test_subscriptions.py.)"""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
 from tests.conftest import TEST_JWT_SECRET, run_sql
-from tests.test_graphql_subscriptions import PRODUCT, Closed, Replica, Socket, replica
+from tests.graphql.test_subscriptions import PRODUCT, Closed, Replica, Socket, replica
 
 pytestmark = pytest.mark.anyio
 

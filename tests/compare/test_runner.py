@@ -210,7 +210,7 @@ async def test_production_runs_only_the_anonymous_read_scenarios(
             "/compare/run", json={"scenario": "place-order"}, headers=admin.headers
         )
         assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
-        # And in production nobody but an admin runs anything (tests/test_compare_page.py).
+        # And in production nobody but an admin runs anything (tests/compare/test_page.py).
         anonymous = await http.post("/compare/run", json={"scenario": "search"})
         assert (anonymous.status_code, anonymous.json()["code"]) == (401, "UNAUTHENTICATED")
         # Nor gets a seal: the cache bypass and the SQL text are an admin's there.

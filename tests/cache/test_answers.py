@@ -496,7 +496,7 @@ async def test_every_kind_of_write_is_seen_across_processes_and_styles(
 async def test_a_mutation_over_the_websocket_retires_what_it_touched(
     cached: Settings, actors: Actors
 ) -> None:
-    from tests.test_graphql_subscriptions import replica
+    from tests.graphql.test_subscriptions import replica
 
     author = await actors.customer("Socket")
     async with replica(cached) as running:

@@ -16,8 +16,8 @@ from gateway.compare import custom
 from gateway.compare.custom import Custom, CustomError, build, needs_of, rest_steps
 from gateway.compare.runner import Runner
 from gateway.settings import Settings
+from tests.compare.test_runner import seed_demo
 from tests.conftest import app_client
-from tests.test_compare import seed_demo
 
 pytestmark = pytest.mark.anyio
 

@@ -23,9 +23,9 @@ import pytest
 
 from gateway.compare.catalogue import SCENARIOS
 from gateway.settings import PROJECT_ROOT, Settings
+from tests.compare.test_runner import seed_demo
 from tests.conftest import TEST_JWT_SECRET, Actors
 from tests.processes import Served, base_env
-from tests.test_compare import seed_demo
 
 pytestmark = pytest.mark.slow
 

@@ -51,7 +51,7 @@ from gateway.app import create_app
 from gateway.reads.model import MODEL
 from gateway.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_JWT_SECRET, Actors
-from tests.test_seed import run_seed
+from tests.db.test_seed import run_seed
 
 SCHEMA_TEXT = (PROJECT_ROOT / "schema.graphql").read_text()
 SCHEMA = build_schema(SCHEMA_TEXT)
@@ -326,7 +326,7 @@ def _readme_documents() -> list[str]:
 
 
 def corpus() -> list[str]:
-    tests = sorted((PROJECT_ROOT / "tests").glob("test_*.py"))
+    tests = sorted((PROJECT_ROOT / "tests").rglob("test_*.py"))
     compare = sorted((PROJECT_ROOT / "gateway" / "compare").glob("*.py"))
     found = WRITTEN + _readme_documents() + _documents_in(tests + compare)
     return list(dict.fromkeys(found))
@@ -337,7 +337,7 @@ CORPUS = corpus()
 
 def test_the_corpus_gathers_the_documents_it_promises() -> None:
     assert len(_readme_documents()) >= 2
-    assert len(_documents_in(sorted((PROJECT_ROOT / "tests").glob("test_*.py")))) >= 40
+    assert len(_documents_in(sorted((PROJECT_ROOT / "tests").rglob("test_*.py")))) >= 40
     assert len(CORPUS) >= 100
 
 
