@@ -238,6 +238,9 @@ class Recorder:
         self._recorded.append((call, document if received else None, root))
         if response.status_code >= 400:
             detail = document.get("detail") if isinstance(document, dict) else response.text
+            if isinstance(document, dict) and detail is None and document.get("errors"):
+                # A GraphQL request refused whole (400) says why in `errors`, not `detail`.
+                detail = document["errors"][0].get("message")
             if response.status_code == 429:
                 detail = f"{detail} (the target's rate limit: lower --repeat, or raise it)"
             raise CallFailed(f"{method} {target} answered {response.status_code}: {detail}")
