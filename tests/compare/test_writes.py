@@ -182,5 +182,7 @@ async def test_preparation_says_what_is_missing_on_an_empty_catalogue(
             await writes.PLACE_ORDER.prepare(recorder, {})
         with pytest.raises(LookupError, match="^every candidate product already has a review"):
             await writes.ADD_REVIEW.prepare(recorder, {})
+        # An empty history cannot be given an order either.
+        assert writes.ORDER_HISTORY.prepare is not None
         with pytest.raises(LookupError, match="^no product is in stock"):
             await writes.ORDER_HISTORY.prepare(recorder, {})
