@@ -201,9 +201,10 @@ def cache_text(cache: dict[str, int]) -> str:
 
 def size(n: float) -> str:
     """Bytes for people: `812 B`, `3.4 kB`, `1.2 MB` (decimal units)."""
-    if n < 1000:
+    # The bounds are where the rounded figure reaches the next unit (not "1000.0 kB").
+    if n < 999.5:
         return f"{n:.0f} B"
-    if n < 1_000_000:
+    if n < 999_950:
         return f"{n / 1000:.1f} kB"
     return f"{n / 1_000_000:.1f} MB"
 

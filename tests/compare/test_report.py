@@ -116,12 +116,17 @@ def test_cache_text_and_sizes_for_people() -> None:
     assert report.cache_text({}) == "-"
     assert report.cache_text({"HIT": 3}) == "HIT"
     assert report.cache_text({"none": 1, "HIT": 3, "MISS": 2}) == "3 HIT, 2 MISS, 1 none"
-    assert [report.size(n) for n in (0, 999, 1000, 3449, 999_949, 1_000_000, 2_345_678)] == [
+    sizes = (0, 999, 999.5, 1000, 3449, 999_949, 999_950, 999_999, 1_000_000, 2_345_678)
+    assert [report.size(n) for n in sizes] == [
         "0 B",
         "999 B",
         "1.0 kB",
+        "1.0 kB",
         "3.4 kB",
         "999.9 kB",
+        # Never "1000.0 kB": a figure that rounds up to the next unit is shown in it.
+        "1.0 MB",
+        "1.0 MB",
         "1.0 MB",
         "2.3 MB",
     ]
