@@ -57,8 +57,9 @@
   }
 
   function size(n) {
-    if (n < 1000) return `${Math.round(n)} B`;
-    if (n < 1e6) return `${(n / 1000).toFixed(1)} kB`;
+    // As report.size: switch units where the rounded figure would reach the next one.
+    if (n < 999.5) return `${Math.round(n)} B`;
+    if (n < 999950) return `${(n / 1000).toFixed(1)} kB`;
     return `${(n / 1e6).toFixed(1)} MB`;
   }
 
