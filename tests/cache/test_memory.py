@@ -7,8 +7,12 @@ a billion seconds long, so none turns during a test.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+
 import pytest
 
+from gateway.cache.client import RedisCache
 from gateway.cache.memory import MemoryCache
 
 pytestmark = pytest.mark.anyio
@@ -107,3 +111,19 @@ async def test_incr_counts_on_from_what_is_stored_and_close_forgets_all() -> Non
     await cache.close()
     assert await cache.get("n") is None
     assert (await cache.reserve("log", "m", 1, 60))[0] is True
+
+
+@pytest.mark.parametrize("kind", ["redis", "memory"])
+async def test_incr_keeps_the_entrys_expiry_as_redis_does(redis_url: str, kind: str) -> None:
+    store = RedisCache(redis_url, timeout=0.5) if kind == "redis" else MemoryCache()
+    name = f"gwtest:{uuid.uuid4().hex}"
+    try:
+        await store.set(name, b"5", ttl=0.05)
+        assert await store.incr(name) == 6
+        await asyncio.sleep(0.1)
+        assert await store.get(name) is None  # INCR left the entry's expiry alone
+        assert await store.incr(name) == 1  # and an expired entry counts from nothing
+        assert await store.incr(name) == 2
+    finally:
+        await store.delete(name)
+        await store.close()
