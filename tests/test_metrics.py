@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.metrics import Metrics
+from gateway.metrics import MAX_OPERATION_NAMES, Metrics
 
 
 def test_two_apps_count_separately() -> None:
@@ -35,9 +35,11 @@ def test_pool_and_plan_gauges_are_read_when_scraped() -> None:
     assert 'gateway_read_plans{state="compiled"} 12.0' in text
 
 
-def test_an_empty_operation_name_is_anonymous_and_costs_no_slot() -> None:
+def test_anonymous_operations_take_none_of_the_named_slots() -> None:
     metrics = Metrics()
-    assert metrics.operation("") == "anonymous"
+    assert [metrics.operation(""), metrics.operation(None)] == ["anonymous", "anonymous"]
+    names = [f"Op{i}" for i in range(MAX_OPERATION_NAMES)]
+    # Every one of the allowed names still gets its own series, the last one included.
+    assert [metrics.operation(name) for name in names] == names
+    assert metrics.operation("OneTooMany") == "other"
     assert metrics.operation(None) == "anonymous"
-    assert metrics.operation("Cards") == "Cards"
-    assert metrics.operation("Cards") == "Cards"
