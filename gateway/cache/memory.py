@@ -65,9 +65,13 @@ class MemoryCache:
             self._data.pop(key, None)
 
     async def incr(self, key: str) -> int:
+        # As Redis's INCR: an expired entry counts from nothing, a live one keeps its expiry.
         entry = self._data.get(key)
-        value = int(entry[1]) + 1 if entry else 1
-        self._data[key] = (float("inf"), str(value).encode())
+        if entry is None or entry[0] < time.monotonic():
+            expires, value = float("inf"), 1
+        else:
+            expires, value = entry[0], int(entry[1]) + 1
+        self._data[key] = (expires, str(value).encode())
         return value
 
     async def versioned_get(self, base: str, versions: list[str]) -> tuple[str, bytes | None]:
