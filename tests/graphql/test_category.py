@@ -4,17 +4,37 @@ through per-request loaders (statements per query shape), and the category mutat
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
 from gateway.graphql.category import numeric_ids
 from gateway.settings import Settings
-from tests.conftest import Actors, reference, run_sql
+from tests.conftest import TEST_JWT_SECRET, Actors, reference, run_sql
 from tests.support import gql
 
 pytestmark = pytest.mark.anyio
+
+
+def module_settings(database_url: str, redis_url: str, **overrides: Any) -> Settings:
+    """The conftest's test settings, for an app shared by the module: starting one per test
+    costs more than the tests. Its cache is off and its limits generous, so tests sharing it
+    do not see each other through it."""
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        cache_enabled=False,
+        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
+        db_pool_min_size=0,
+        jwt_secret=TEST_JWT_SECRET,
+        rate_limit_per_minute=100_000,
+        login_failures_per_account=10_000,
+        login_failures_per_address=10_000,
+        **overrides,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +56,9 @@ def catalogue(database_url: str) -> str:
     return database_url
 
 
-@pytest.fixture
-async def ref(catalogue: str, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with reference(settings) as http:
+@pytest.fixture(scope="module")
+async def ref(catalogue: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with reference(module_settings(catalogue, redis_url)) as http:
         yield http
 
 
@@ -149,12 +169,13 @@ async def test_create_and_delete_answer_with_payloads(
 ) -> None:
     admin = await actors.admin()
     create = """mutation($input: CreateCategoryInput!) { createCategory(input: $input) {
-        category { slug parent { slug } } errors { code field message } } }"""
+        category { id slug parent { slug } } errors { code field message } } }"""
     variables = {"input": {"slug": "lights", "name": "Lights", "parentId": "1"}}
     made = await ref.post(
         "/graphql", json={"query": create, "variables": variables}, headers=admin.headers
     )
     payload = made.json()["data"]["createCategory"]
+    created = payload["category"].pop("id")
     assert payload == {"category": {"slug": "lights", "parent": {"slug": "home"}}, "errors": []}
     bad = {"input": {"slug": "other", "name": "Other", "parentId": "abc"}}
     refused = await ref.post(
@@ -162,6 +183,11 @@ async def test_create_and_delete_answer_with_payloads(
     )
     (error,) = refused.json()["data"]["createCategory"]["errors"]
     assert error["field"] == "parentId"
+    delete = "mutation($id: ID!) { deleteCategory(id: $id) { deletedId errors { code } } }"
+    gone = await ref.post(
+        "/graphql", json={"query": delete, "variables": {"id": created}}, headers=admin.headers
+    )
+    assert gone.json()["data"]["deleteCategory"] == {"deletedId": created, "errors": []}
     deleted = await ref.post(
         "/graphql",
         json={"query": 'mutation { deleteCategory(id: "1") { deletedId errors { code } } }'},

@@ -4,6 +4,7 @@ mapping (reference path)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,10 +12,28 @@ import httpx
 import pytest
 
 from gateway.settings import Settings
-from tests.conftest import Actors, reference, run_sql
+from tests.conftest import TEST_JWT_SECRET, Actors, reference, run_sql
 from tests.support import gql
 
 pytestmark = pytest.mark.anyio
+
+
+def module_settings(database_url: str, redis_url: str, **overrides: Any) -> Settings:
+    """The conftest's test settings, for an app shared by the module: starting one per test
+    costs more than the tests. Its cache is off and its limits generous, so tests sharing it
+    do not see each other through it."""
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        cache_enabled=False,
+        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
+        db_pool_min_size=0,
+        jwt_secret=TEST_JWT_SECRET,
+        rate_limit_per_minute=100_000,
+        login_failures_per_account=10_000,
+        login_failures_per_address=10_000,
+        **overrides,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +54,9 @@ def catalogue(database_url: str) -> str:
     return database_url
 
 
-@pytest.fixture
-async def ref(catalogue: str, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with reference(settings) as http:
+@pytest.fixture(scope="module")
+async def ref(catalogue: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with reference(module_settings(catalogue, redis_url)) as http:
         yield http
 
 
@@ -101,7 +120,7 @@ async def test_add_review_names_a_bad_product_id_as_product_id(
 ) -> None:
     customer = await actors.customer()
     query = """mutation($p: ID!) { addReview(productId: $p, input: {rating: 4, title: "ok"}) {
-        review { rating product { sku } author { displayName } } errors { code field } } }"""
+        review { id rating product { sku } author { displayName } } errors { code field } } }"""
 
     async def add(product: str) -> Any:
         response = await ref.post(
@@ -113,10 +132,18 @@ async def test_add_review_names_a_bad_product_id_as_product_id(
         "review": None,
         "errors": [{"code": "INVALID_PARAMETER", "field": "productId"}],
     }
-    assert await add("3") == {
+    added = await add("3")
+    review_id = added["review"].pop("id")
+    assert added == {
         "review": {"rating": 4, "product": {"sku": "C"}, "author": {"displayName": "Customer"}},
         "errors": [],
     }
+    # Deleted again, so the other tests of the module see the reviews they were given.
+    delete = "mutation($id: ID!) { deleteReview(id: $id) { deletedId errors { code } } }"
+    gone = await ref.post(
+        "/graphql", json={"query": delete, "variables": {"id": review_id}}, headers=customer.headers
+    )
+    assert gone.json()["data"]["deleteReview"] == {"deletedId": review_id, "errors": []}
 
 
 async def test_a_missing_review_is_null_with_not_found(ref: httpx.AsyncClient) -> None:
