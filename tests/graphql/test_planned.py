@@ -191,6 +191,24 @@ def test_include_and_skip_read_their_variables_into_the_template(
     assert other is not None and other.key != bound.key
 
 
+def test_directives_apply_before_coverage_is_judged() -> None:
+    text = """query($signedIn: Boolean!) { products(first: 1) { totalCount }
+        me @include(if: $signedIn) { email } }"""
+    planned = PlannedQueries(SCHEMA)
+    # Anonymous without `me`: nothing needs a sign-in, so the planner answers.
+    assert bind(planned, text, signedIn=False) is not None
+    assert bind(planned, text, signedIn=True) is None
+
+
+def test_a_field_selected_twice_under_one_key_is_one_root() -> None:
+    text = '{ product(id: "1") { name } product(id: "1") { sku } }'
+    bound = bind(PlannedQueries(SCHEMA), text)
+    merged = bind(PlannedQueries(SCHEMA), '{ product(id: "1") { name sku } }')
+    assert bound is not None and merged is not None
+    assert len(bound.query.roots) == 1
+    assert bound.query == merged.query
+
+
 def test_fragments_and_inline_fragments_merge_into_one_selection() -> None:
     spread = """{ product(id: "1") { ...P ... on Product { price } ... { stock } } }
         fragment P on Product { name ...Q } fragment Q on Product { name sku }"""

@@ -72,7 +72,8 @@ async def test_tags_come_20_at_a_time_with_a_next_page(ref: httpx.AsyncClient) -
         "query($after: String) { tags(after: $after) { edges { node { name } } } }",
         after=first["pageInfo"]["endCursor"],
     )
-    assert [e["node"]["name"] for e in rest.json()["data"]["tags"]["edges"]] == [
+    # Tags other tests of the module create come after these.
+    assert [e["node"]["name"] for e in rest.json()["data"]["tags"]["edges"]][:2] == [
         "tag-21",
         "tag-22",
     ]
