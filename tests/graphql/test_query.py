@@ -146,3 +146,12 @@ async def test_a_page_of_products_loads_categories_and_tags_once_each(
         ref, "{ products(first: 10) { edges { node { id category { slug } tags { name } } } } }"
     )
     assert int(nested.headers["x-query-count"]) == int(plain.headers["x-query-count"]) + 2
+
+
+async def test_the_default_sort_applies_only_when_sort_is_omitted(ref: httpx.AsyncClient) -> None:
+    body = (await gql(ref, "{ products(sort: null) { totalCount } }")).json()
+    assert body["data"] is None  # products is non-null
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "INVALID_PARAMETER"
+    assert error["message"].startswith("sort: must be one of id, -id, price")
+    assert error["path"] == ["products"]
