@@ -26,6 +26,7 @@ from pydantic import (
 from gateway.errors import InvalidParameter
 from gateway.ids import MAX_ID
 from gateway.reads.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from gateway.services.validation import message
 
 P = TypeVar("P", bound=BaseModel)
 N = TypeVar("N", bound=str)
@@ -50,10 +51,8 @@ def parse(model: type[P], data: Mapping[str, Any]) -> P:
         if error["type"] == "extra_forbidden":
             allowed = ", ".join(sorted(model.model_fields))
             raise InvalidParameter(name, f"unknown parameter; allowed: {allowed}") from None
-        message = str(error["msg"])
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        raise InvalidParameter(name, message[:1].lower() + message[1:]) from None
+        text = message(error)
+        raise InvalidParameter(name, text[:1].lower() + text[1:]) from None
 
 
 def whole(value: object) -> object:

@@ -98,7 +98,19 @@ def _field_error(error: Any) -> FieldError:
     field = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         return FieldError(field, "unknown or read-only field")
-    message = str(error["msg"])
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    return FieldError(field, message)
+    return FieldError(field, message(error))
+
+
+def message(error: Any) -> str:
+    """What a pydantic error says, as the gateway reports it."""
+    kind, found = error["type"], error.get("input")
+    if kind in ("too_short", "too_long") and isinstance(found, str):
+        # A length checked after a validator (Text's) is reported as a count of "items";
+        # say it of the string, as pydantic does for a plain one.
+        bound = error["ctx"]["min_length" if kind == "too_short" else "max_length"]
+        side = "least" if kind == "too_short" else "most"
+        return f"String should have at {side} {bound} character{'' if bound == 1 else 's'}"
+    text = str(error["msg"])
+    if text.startswith("Value error, "):
+        text = text[len("Value error, ") :]
+    return text
