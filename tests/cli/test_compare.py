@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import socket
 import uuid
 from collections.abc import Iterator
@@ -47,8 +48,15 @@ def served(database_url: str, redis_url: str) -> Iterator[str]:
         jwt_secret=TEST_JWT_SECRET,
         rate_limit_per_minute=1_000_000,
     )
-    with compare._serving(settings) as url:
-        yield url
+    # compare quiets these loggers for its progress bar; the rest of the session gets them back.
+    loggers = [logging.getLogger(name) for name in ("gateway.access", "uvicorn.error", "httpx")]
+    levels = [logger.level for logger in loggers]
+    try:
+        with compare._serving(settings) as url:
+            yield url
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def test_scenario_list_names_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:

@@ -48,9 +48,11 @@ async def services(module_settings: Settings) -> AsyncIterator[httpx.AsyncClient
         yield http
 
 
-async def register(api: httpx.AsyncClient, name: str = "Reader") -> httpx.Response:
-    email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
-    body = {"email": email, "password": PASSWORD, "display_name": name}
+@pytest.fixture(scope="module")
+async def registered(api: httpx.AsyncClient) -> httpx.Response:
+    """One registration for the module: hashing a password is the slow part of these tests."""
+    email = f"reader-{uuid.uuid4().hex[:8]}@example.com"
+    body = {"email": email, "password": PASSWORD, "display_name": "Reader"}
     return await api.post("/api/v1/auth/register", json=body)
 
 
@@ -59,19 +61,18 @@ def bearer(session: dict[str, Any]) -> dict[str, str]:
 
 
 async def test_register_is_201_with_the_users_location_and_a_session(
-    api: httpx.AsyncClient,
+    registered: httpx.Response,
 ) -> None:
-    response = await register(api)
-    assert response.status_code == 201
-    session = response.json()["data"]
+    assert registered.status_code == 201
+    session = registered.json()["data"]
     assert set(session) == {"account", "access_token", "refresh_token", "token_type", "expires_in"}
     assert set(session["account"]) == ACCOUNT_KEYS
     assert session["token_type"] == "Bearer" and session["expires_in"] == 900
-    assert response.headers["location"] == f"/api/v1/users/{session['account']['id']}"
+    assert registered.headers["location"] == f"/api/v1/users/{session['account']['id']}"
 
 
-async def test_login_refresh_and_logout(api: httpx.AsyncClient) -> None:
-    account = (await register(api, "Walker")).json()["data"]["account"]
+async def test_login_refresh_and_logout(api: httpx.AsyncClient, registered: httpx.Response) -> None:
+    account = registered.json()["data"]["account"]
     login = await api.post(
         "/api/v1/auth/login", json={"email": account["email"], "password": PASSWORD}
     )
@@ -118,9 +119,9 @@ async def test_a_refresh_token_at_the_length_limit_is_judged_not_refused(
 
 
 async def test_me_and_a_public_profile_on_both_read_paths(
-    api: httpx.AsyncClient, services: httpx.AsyncClient
+    api: httpx.AsyncClient, services: httpx.AsyncClient, registered: httpx.Response
 ) -> None:
-    session = (await register(api, "Profiled")).json()["data"]
+    session = registered.json()["data"]
     user_id = session["account"]["id"]
     for client in (api, services):
         me = await client.get("/api/v1/users/me", headers=bearer(session))
@@ -128,7 +129,7 @@ async def test_me_and_a_public_profile_on_both_read_paths(
         assert me.json() == {"data": session["account"]}
         assert me.headers["cache-control"] == "private, no-store"
         profile = await client.get(f"/api/v1/users/{user_id}")
-        assert profile.json() == {"data": {"id": user_id, "display_name": "Profiled"}}
+        assert profile.json() == {"data": {"id": user_id, "display_name": "Reader"}}
         absent = await client.get("/api/v1/users/999999")
         assert absent.status_code == 404
     assert (await api.get("/api/v1/users/999999")).json()["detail"] == (
