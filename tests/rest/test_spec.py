@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from gateway.errors import InvalidParameter
-from gateway.rest import OPERATIONS, ROUTES
+from gateway.rest import OPERATIONS, ROUTES, spec
 from gateway.rest.categories import CategoryListQuery
 from gateway.rest.spec import (
     Answer,
@@ -162,13 +162,31 @@ async def test_a_list_parameter_may_repeat_and_a_plain_one_may_not(api: httpx.As
     assert twice.json()["detail"] == "sort: given more than once"
 
 
-async def test_a_parsed_query_is_remembered_but_a_refusal_is_not(api: httpx.AsyncClient) -> None:
+async def test_a_parsed_query_is_remembered_but_a_refusal_or_a_long_one_is_not(
+    api: httpx.AsyncClient,
+) -> None:
     for _ in range(2):
         assert (await api.get("/api/v1/tags?limit=2")).json()["page"]["limit"] == 2
-        refused = await api.get("/api/v1/tags?limit=200")
-        assert refused.status_code == 400
-    # The same raw query under another operation is parsed by that operation's model.
-    assert (await api.get("/api/v1/tags?fields=name")).status_code == 200
+        assert (await api.get("/api/v1/tags?limit=200")).status_code == 400
+    assert (TagListQuery, True, b"limit=2") in spec._PARSED
+    assert (TagListQuery, True, b"limit=200") not in spec._PARSED
+
+    # Longer than is kept: every character percent-encoded, each value at its longest.
+    def encoded(text: str) -> str:
+        return "".join(f"%{ord(c):02X}" for c in text)
+
+    long = f"q={encoded('a' * 200)}&tag={encoded('b' * 50)}&category={encoded('c' * 100)}"
+    assert len(long) > 1024
+    assert (await api.get(f"/api/v1/products?{long}")).status_code == 200
+    products = _operation("GET", "/products").query
+    assert (products, True, long.encode()) not in spec._PARSED
+    assert (await api.get("/api/v1/products?limit=2")).status_code == 200
+    assert (products, True, b"limit=2") in spec._PARSED
+
+
+async def test_one_raw_query_is_judged_by_each_operations_own_model(
+    api: httpx.AsyncClient,
+) -> None:
     other = await api.get("/api/v1/categories?fields=name&include=parent")
     tags = await api.get("/api/v1/tags?fields=name&include=parent")
     assert other.status_code == 200
