@@ -167,3 +167,14 @@ def test_measuring_your_own_scenario_prints_the_report(
     assert compare.run(Settings(), parse(*argv, "--repeat", "1", "--format", "csv")) == 0
     csv = capsys.readouterr().out
     assert csv.splitlines()[0].startswith("scenario") and "custom" in csv
+
+
+def test_without_url_it_measures_the_gateway_already_running(
+    served: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    query = tmp_path / "tags.graphql"
+    query.write_text("{ tags(first: 1) { edges { node { id } } } }")
+    host, port = served.removeprefix("http://").split(":")
+    argv = ("--graphql", str(query), "--rest", "/api/v1/tags?limit=1", "--repeat", "1")
+    assert compare.run(Settings(host=host, port=int(port)), parse(*argv, "--format", "json")) == 0
+    assert orjson.loads(capsys.readouterr().out)["target"] == served

@@ -68,7 +68,14 @@ async def test_a_slug_and_an_id_name_the_same_category(api: httpx.AsyncClient) -
 
 @pytest.mark.parametrize(
     ("ref", "parameter"),
-    [("Lamps", "slug"), ("desk--lamps", "slug"), ("-lamps", "slug"), ("02", "id"), ("0", "id")],
+    [
+        ("Lamps", "slug"),
+        ("desk--lamps", "slug"),
+        ("-lamps", "slug"),
+        ("\u0661", "slug"),
+        ("02", "id"),
+        ("0", "id"),
+    ],
 )
 async def test_a_malformed_reference_is_400_before_any_sql(
     api: httpx.AsyncClient, services: httpx.AsyncClient, ref: str, parameter: str
