@@ -136,8 +136,13 @@ async def create_account(
 ) -> Row:
     """Insert an account with a hashed password; the new row (with its token version).
 
-    Raises ValidationFailed (a display name with control characters) or Conflict (email taken).
+    Raises ValidationFailed (not an email address, or a display name with control
+    characters) or Conflict (email taken).
     """
+    try:
+        _email(email)
+    except ValueError as exc:
+        raise ValidationFailed([FieldError("email", str(exc))]) from None
     check_display_name(display_name)
     password_hash = await passwords.hash_password(password)
     try:
