@@ -1,5 +1,5 @@
 -- The schema that sql/migrations/ builds, from PostgreSQL's catalogs (tests/schema.py).
--- Not a script to run: the migrations are. tests/test_migrations.py checks that a freshly
+-- Not a script to run: the migrations are. tests/db/test_migrations.py checks that a freshly
 -- migrated database matches this file exactly. Regenerate it with a new migration:
 --     .venv/bin/python -m tests.schema --write
 
