@@ -22,11 +22,14 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from bench import answers, documents, pyload, scaleout_report, wrk
 from bench.answers import LIST
@@ -177,9 +180,11 @@ class Bench:
             self._load(pair, workload, self.options.warmup, len(workload.calls) // 2)
             time.sleep(STATS_DELAY)  # the warm-up's counts are published before the first read
         before, cpu, busy = topology.transactions(), pair.cpu(), machine_ticks()
+        logged = self.log.stat().st_size
         lag: list[tuple[float, float]] = []
         results = asyncio.run(self._load_watching(pair, workload, topology, lag))
         after_busy, after_cpu = machine_ticks(), pair.cpu()
+        warnings = _warnings(self.log, logged)
         time.sleep(STATS_DELAY)
         after = topology.transactions()
         run = scaleout_report.run_record(configuration, cache, workload, results)
@@ -194,6 +199,7 @@ class Bench:
             for a, b, r in zip(after_cpu, cpu, results, strict=True)
         ]
         run["machine_busy"] = busy_share(busy, after_busy)
+        run["gateway_warnings"] = warnings
         self.results["runs"].append(run)
         self._note(scaleout_report.summary(run))
 
@@ -251,6 +257,22 @@ class Bench:
     def cleanup(self) -> None:
         for script in self.out.glob(".scaleout-*.lua"):
             script.unlink(missing_ok=True)
+
+
+def _warnings(log: Path, offset: int) -> dict[str, int]:
+    """What the gateways logged at warning level or above since `offset`, by message."""
+    found: Counter[str] = Counter()
+    with log.open("rb") as text:
+        text.seek(offset)
+        for line in text:
+            if b'"level":"warning"' not in line and b'"level":"error"' not in line:
+                continue
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            found[f"{entry.get('level')}: {entry.get('message')}"] += 1
+    return dict(found.most_common())
 
 
 def parser() -> argparse.ArgumentParser:

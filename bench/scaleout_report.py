@@ -112,6 +112,14 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {run['lag']['max_seconds']:.3f} s, {run['lag']['max_bytes'] / 1024:,.0f} KiB "
             f"| {_percent(run['machine_busy'])} |"
         )
+    lines += [
+        "",
+        "What the gateways logged at warning level or above during each measured run:",
+        "",
+    ]
+    for run in results["runs"]:
+        logged = ", ".join(f"{m} x {n}" for m, n in run["gateway_warnings"].items()) or "nothing"
+        lines.append(f"- {run['configuration']}, {run['workload']}, cache {run['cache']}: {logged}")
     lines += ["", "Scaled out against the single pair, same workload and cache setting:", ""]
     lines += ["| workload | cache | req/s ratio | p99 A ratio |", "|---|---|---:|---:|"]
     single = {
