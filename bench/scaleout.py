@@ -104,7 +104,9 @@ def read_workload(catalogue: Catalogue) -> Workload:
 class Bench:
     """One run: its options, load generator, the servers and the results so far."""
 
-    def __init__(self, options: Options, out: Path, loadgen: str) -> None:
+    def __init__(
+        self, options: Options, out: Path, loadgen: str, gateway_env: dict[str, str]
+    ) -> None:
         self.options = options
         self.out = out
         self.stamp = datetime.now().strftime("%Y-%m-%d-%H%M%S")
@@ -119,6 +121,7 @@ class Bench:
             "machine": documents.machine(self.wrk, 1),
             "options": {**asdict(options), "settle": options.settle},
             "configurations": CONFIGURATIONS,
+            "gateway_env": gateway_env,
             "runs": [],
             "answers": [],
             "notes": [],
@@ -132,6 +135,7 @@ class Bench:
             seconds = seed_database(
                 topology.primary_url, topology.redis_url, self.options.scale, folder, self.log
             )
+            topology.vacuum()
             topology.caught_up()
             catalogue = read_catalogue(topology.primary_url, self.secret)
             self.results["dataset"] = {
@@ -165,6 +169,7 @@ class Bench:
             # Both gateways of a pair share it; each pair starts with a cold cache.
             "CACHE_PREFIX": f"gwscale-{secrets.token_hex(3)}-{cache}{index}",
         }
+        env.update(self.results["gateway_env"])
         if cache == "off":
             env["CACHE_ENABLED"] = "false"
         return env
@@ -285,6 +290,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-lag", type=int, default=defaults.max_lag, help="DATABASE_READ_MAX_LAG_SECONDS"
     )
+    p.add_argument(
+        "--gateway-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every gateway of both configurations",
+    )
     p.add_argument("--no-cache-off", action="store_true", help="skip the cache-off runs")
     p.add_argument("--loadgen", choices=("auto", "python"), default="auto")
     p.add_argument("--out", type=Path, default=RESULTS)
@@ -307,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    bench = Bench(options, args.out, args.loadgen)
+    settings = dict(item.partition("=")[::2] for item in args.gateway_env)
+    bench = Bench(options, args.out, args.loadgen, settings)
     folder = Path(tempfile.mkdtemp(prefix="gateway-bench-scaleout-"))
     folder.chmod(0o755)  # as root the embedded PostgreSQL runs as uid 65534
     failed = False

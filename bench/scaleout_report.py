@@ -92,6 +92,11 @@ def markdown(results: dict[str, Any]) -> str:
         "per gateway; two gateways (uvicorn, 1 worker each, production mode); "
         f"`DATABASE_READ_MAX_LAG_SECONDS={options['max_lag']}`.",
         "",
+        *(
+            [f"Settings given to every gateway: `{results['gateway_env']}`.", ""]
+            if results.get("gateway_env")
+            else []
+        ),
         "Configurations (the same two gateways, started afresh with a cold cache for each):",
         "",
         *(f"- **{name}**: {text}" for name, text in results["configurations"].items()),

@@ -71,6 +71,19 @@ class Topology:
     def caught_up(self) -> None:
         asyncio.run(replay_caught_up(self.primary_admin, self.standby_admin))
 
+    def vacuum(self) -> None:
+        """VACUUM ANALYZE the seeded database, so autovacuum does not run during a
+        measurement (its transactions would count as the primary's)."""
+
+        async def run() -> None:
+            conn = await asyncpg.connect(self.primary_url)
+            try:
+                await conn.execute("VACUUM ANALYZE")
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
+
     def transactions(self) -> dict[str, int]:
         """Transactions committed or rolled back in the benchmark's database on each server."""
         sql = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1"
