@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint format bench bench-stages clean
+.PHONY: run test lint format bench bench-scaleout bench-stages wrk clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -38,13 +38,21 @@ format: $(STAMP)
 # Benchmarks (README "Benchmarks"): about 10 minutes; BENCH_ARGS="--smoke" for a tiny run.
 # wrk comes from Debian when it can be installed here (root or password-less sudo);
 # otherwise the Python load generator stands in and the report says so.
-bench: $(STAMP)
+bench: $(STAMP) wrk
 	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[dev,embedded,bench]"
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Two gateways on a primary + hot standby and a Redis Cluster, against the same two on one
+# PostgreSQL and one Redis, loaded at once (README "Scaling out"): about 6 minutes;
+# SCALEOUT_ARGS="--smoke" for a run of about a minute.
+bench-scaleout: $(STAMP) wrk
+	$(BIN)/python -m bench.scaleout $(SCALEOUT_ARGS)
+
+wrk:
 	@command -v wrk >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
 		{ $$SUDO apt-get install -y -qq wrk >/dev/null 2>&1 || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }; } \
 		|| echo "bench: could not install wrk; using the Python load generator" >&2; }
-	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # What each stage of the request pipeline costs (README "Benchmarks"): about 2 minutes,
 # in-process, on real PostgreSQL and Redis; STAGES_ARGS="--smoke" for a check in seconds.

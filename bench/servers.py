@@ -138,26 +138,16 @@ class Backends:
 
     def seed(self, scale: str) -> float:
         """`gateway seed --scale <scale> --reset` into our database; seconds it took."""
-        env = _clean_env()
-        env.update(
-            DATABASE_URL=self.database_url,
-            REDIS_URL=self.redis_url,
-            GATEWAY_DATA_DIR=str(self.folder / "data"),
-            LOG_LEVEL="warning",
-        )
-        began = time.monotonic()
-        command = [sys.executable, "-m", "gateway", "seed", "--scale", scale, "--reset"]
-        with self.log.open("a") as sink:
-            done = subprocess.run(
-                command, env=env, cwd=PROJECT_ROOT, stdout=sink, stderr=subprocess.STDOUT
-            )
-        if done.returncode != 0:
-            raise RuntimeError(f"gateway seed failed ({done.returncode}); see {self.log}")
-        return time.monotonic() - began
+        return seed_database(self.database_url, self.redis_url, scale, self.folder, self.log)
 
     def catalogue(self, jwt_secret: str) -> Catalogue:
         """The seeded ids the workloads use, and an admin token signed with `jwt_secret`."""
-        return asyncio.run(_catalogue(self.database_url, jwt_secret))
+        return read_catalogue(self.database_url, jwt_secret)
+
+
+def read_catalogue(url: str, jwt_secret: str) -> Catalogue:
+    """The seeded ids the workloads use in the database at `url`, and an admin token."""
+    return asyncio.run(_catalogue(url, jwt_secret))
 
 
 async def _catalogue(url: str, jwt_secret: str) -> Catalogue:
@@ -177,7 +167,27 @@ async def _catalogue(url: str, jwt_secret: str) -> Catalogue:
     return Catalogue(ids, page_ids[0], page_ids, issuer.issue(admin, "admin"))
 
 
-def _clean_env() -> dict[str, str]:
+def seed_database(database_url: str, redis_url: str, scale: str, folder: Path, log: Path) -> float:
+    """`gateway seed --scale <scale> --reset` into `database_url`; seconds it took."""
+    env = clean_env()
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        GATEWAY_DATA_DIR=str(folder / "data"),
+        LOG_LEVEL="warning",
+    )
+    began = time.monotonic()
+    command = [sys.executable, "-m", "gateway", "seed", "--scale", scale, "--reset"]
+    with log.open("a") as sink:
+        done = subprocess.run(
+            command, env=env, cwd=PROJECT_ROOT, stdout=sink, stderr=subprocess.STDOUT
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"gateway seed failed ({done.returncode}); see {log}")
+    return time.monotonic() - began
+
+
+def clean_env() -> dict[str, str]:
     """This process's environment without anything the gateway's settings would read."""
     ours = settings_variables()
     return {key: value for key, value in os.environ.items() if key not in ours}
@@ -214,7 +224,7 @@ class Server:
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
         command += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
         command += ["--proxy-headers", "--timeout-graceful-shutdown", "25"]
-        full_env = _clean_env()
+        full_env = clean_env()
         full_env.update(env)
         with log.open("a") as sink:
             sink.write(f"\n=== {' '.join(command)}\n")

@@ -1,6 +1,7 @@
 """A real streaming replica for tests: a primary and a hot standby made with pg_basebackup -R,
-from the binaries the embedded mode ships, each on a free loopback port, each logging every
-statement so a test can tell which server answered a read."""
+from the binaries the embedded mode ships (started by bench/topology.py, which the
+benchmarks share), each on a free loopback port, each logging every statement so a test
+can tell which server answered a read."""
 
 from __future__ import annotations
 
@@ -16,11 +17,8 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.topology import start_replication
 from gateway.cli.embedded import EmbeddedError, EmbeddedPostgres, postgres_bin_dir
-from gateway.db import Database
-from gateway.db.migrations import migrate
-from gateway.settings import PROJECT_ROOT
-from tests.conftest import STATEMENTS
 
 DATABASE = "shop"
 # Every statement logged, each entry prefixed with the client's application name.
@@ -114,18 +112,9 @@ class Replication:
     def start(cls) -> Replication:
         folder = Path(tempfile.mkdtemp(prefix="gateway-test-replica-"))
         folder.chmod(0o755)  # the servers run as uid 65534 when the tests run as root
-        primary = EmbeddedPostgres(folder / "primary", options=_LOGGED)
-        standby: EmbeddedPostgres | None = None
         try:
-            primary.start()
-            run(primary.url, f"CREATE DATABASE {DATABASE}")
-            asyncio.run(_migrate(Node(primary).url))
-            standby = EmbeddedPostgres(folder / "standby", options=_LOGGED, standby_of=primary.url)
-            standby.start()
+            primary, standby = start_replication(folder, DATABASE, _LOGGED)
         except BaseException:
-            for server in (standby, primary):
-                if server is not None:
-                    server.kill()
             shutil.rmtree(folder, ignore_errors=True)
             raise
         return cls(Node(primary), Node(standby), folder)
@@ -161,12 +150,3 @@ class Replication:
             return bool(done)
 
         await eventually(replayed, 30, "the standby replays the primary's writes")
-
-
-async def _migrate(url: str) -> None:
-    db = Database(url, STATEMENTS, min_size=0, max_size=1)
-    await db.connect()
-    try:
-        await migrate(db, PROJECT_ROOT / "sql" / "migrations")
-    finally:
-        await db.disconnect()

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -144,6 +145,10 @@ class Pipeline:
                 await early(scope, receive, exchange.respond)
             else:
                 await self._route(exchange, resources, receive)
+        except ClientDisconnect:
+            # The client left before its request had arrived: there is no one to answer,
+            # and nothing failed here. Logged and counted as 499, as nginx does.
+            exchange.status = 499
         except Exception:
             error_log.exception("unhandled error", extra={"request_id": request_id})
             if exchange.started:

@@ -18,7 +18,9 @@ RATE_LIMIT_LEASE=1 is the exact limiter with one round trip per request.
 Unused units expire with the window: a slice's units belong to the minute they were
 counted in and die when it turns. The process takes the turn to be at the moment it sent
 the lease plus what Redis said was left of that minute, which is never later than the
-turn in Redis. Units that die unspent stay counted (they were granted).
+turn in Redis. Units that die unspent stay counted (they were granted). A request whose
+own renewal was granted in a minute that turned before the reply was back (its units died
+on arrival) asks again in the new minute rather than being refused.
 
 The bound. Every unit spent in a minute was granted in that minute, and every grant kept
 the counter within the limit (previous x weight + current <= limit, the grant counted in
@@ -224,7 +226,8 @@ class RateLimiter:
         limit = self.limits[bucket]
         key = f"{self._prefix}:rl:{bucket}:{identity}"
         part = self._slice(key)
-        own = False
+        own: int | None = None  # the minute this request's own renewal was granted in
+        mine = False
         while True:
             now = time.monotonic()
             part.roll(now)
@@ -233,17 +236,22 @@ class RateLimiter:
                 if part.units < self._refill_at and part.renewal is None:
                     self._refill(key, part, limit, now)
                 return self._decision(True, part, limit, now)
-            if own:
+            if own == part.window:
                 break  # this request's own renewal could not cover it
+            # (A renewal granted in a minute that turned before its reply was back took its
+            # units with it: ask again, in this minute; it turns once a minute, so this ends.)
             renewal = part.renewal
             if renewal is None:
                 need = cost - part.units
                 if part.free(now, limit) < need:
                     break
                 renewal = self._renew(key, part, need, max(need, self.lease), limit)
-                own = True
-            if await asyncio.shield(renewal) is None:
+                mine = True
+            lease = await asyncio.shield(renewal)
+            if lease is None:
                 return await self._unavailable(key, bucket, cost, limit, read_only)
+            if mine:
+                own, mine = lease.window, False
         self._metrics.rate_limit_rejections.labels(bucket).inc()
         return self._decision(False, part, limit, now)
 

@@ -3,12 +3,16 @@ refusals included, and the stages keep their order."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
+from starlette.types import Message
 
+from gateway.app import create_app
 from gateway.settings import Settings
 from tests.conftest import app_client, run_sql
 
@@ -113,3 +117,48 @@ async def test_a_read_is_judged_then_compressed_then_labelled(api: httpx.AsyncCl
     assert again.headers["etag"] == compressed.headers["etag"]
     assert again.headers["x-content-type-options"] == "nosniff"
     assert again.headers["cache-control"] == "public, max-age=30"
+
+
+async def test_a_client_gone_before_its_body_arrived_is_no_server_error(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What uvicorn hands the app when the client closes its connection half-way through
+    # the body (bench/scaleout.py met it as wrk stopped mid-request): the gateway used to
+    # log an "unhandled error" with a traceback and count a 500.
+    messages: list[Message] = [
+        {"type": "http.request", "body": b'{"query": "{ produ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"200"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    async with LifespanManager(create_app(settings)) as manager:
+        with caplog.at_level(logging.INFO):
+            await manager.app(scope, receive, send)
+    assert sent == []
+    assert "unhandled error" not in caplog.text
+    [access] = [r for r in caplog.records if r.name == "gateway.access"]
+    assert access.__dict__["status"] == 499

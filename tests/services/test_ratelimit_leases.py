@@ -17,8 +17,9 @@ import httpx
 import pytest
 import redis
 
-from gateway.cache import MemoryCache, RedisCache
+from gateway.cache import Lease, MemoryCache, RedisCache
 from gateway.cli.embedded import EmbeddedRedis
+from gateway.services import ratelimit
 from gateway.services.ratelimit import RateLimiter
 from gateway.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, app_client
@@ -175,6 +176,49 @@ async def test_the_lease_table_is_bounded_and_forgetting_a_caller_forgets_no_cou
         # Every caller's count lives in Redis: forgotten here, it is still spent.
         assert not (await limiter.charge("ip:10.0.0.0")).allowed
         assert not (await limiter.charge("ip:10.0.0.49")).allowed
+    finally:
+        await limiter.close()
+        await store.close()
+
+
+class _Clock:
+    """The limiter's clock (time is the outside seam it reads): still unless moved."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+async def test_a_renewal_back_after_the_minute_turned_is_asked_for_again(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A request's own lease, granted in a minute that turns before the reply is back: its
+    # units die on arrival (they belong to the old minute). The request must ask again in
+    # the new one, not be refused: bench/scaleout.py saw 429s at the turn of the minute
+    # with a million-a-minute allowance barely touched.
+    clock = _Clock()
+    monkeypatch.setattr(ratelimit, "time", clock)
+
+    class LateFirstReply(RedisCache):
+        """Real Redis; the first lease's reply arrives a second after its minute turned."""
+
+        late = True
+
+        async def lease(self, key: str, need: int, want: int, limit: int, window: float) -> Lease:
+            granted = await super().lease(key, need, want, limit, window)
+            if self.late:
+                self.late = False
+                clock.now += granted.remaining + 1
+            return granted
+
+    store = LateFirstReply(redis_url, timeout=0.5)
+    limiter = RateLimiter(store, prefix=f"gwtest:{uuid.uuid4().hex[:8]}", general=100, lease=5)
+    try:
+        decision = await limiter.charge("ip:192.0.2.1")
+        assert decision.allowed
+        assert not store.late
     finally:
         await limiter.close()
         await store.close()

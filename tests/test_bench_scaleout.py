@@ -1,0 +1,58 @@
+"""`python -m bench.scaleout --smoke` runs on real servers and reports both configurations.
+
+It is a benchmark, so nothing here looks at a figure's size (STYLE rule 11): the run must
+finish, load both gateways of each configuration without an error, read from the standby
+only where one is configured, and find the two gateways answering alike and as the
+primary's rows hold.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import PROJECT_ROOT
+from tests.replication import binaries_missing
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_smoke_run_measures_both_configurations(tmp_path: Path) -> None:
+    missing = binaries_missing()
+    if missing:
+        pytest.skip(f"no replica can be started here: {missing}")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.scaleout", "--smoke", "--out", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [written] = tmp_path.glob("*-scaleout.json")
+    result = json.loads(written.read_text())
+    runs = {(r["configuration"], r["workload"]): r for r in result["runs"]}
+    configurations = ("replica+cluster", "single")
+    assert set(runs) == {(c, w) for c in configurations for w in ("read", "mix")}
+    for run in runs.values():
+        assert run["cache"] == "on"
+        assert [g["requests"] > 0 for g in run["gateways"]] == [True, True]
+        assert run["errors"] == 0
+    for workload in ("read", "mix"):
+        assert runs["replica+cluster", workload]["transactions"]["standby"] > 0
+        assert runs["single", workload]["transactions"]["standby"] == 0
+        assert runs["single", workload]["transactions"]["primary"] > 0
+    # The mix's writes reach the primary even when reads go to the standby.
+    assert runs["replica+cluster", "mix"]["transactions"]["primary"] > 0
+    assert [(a["configuration"], a["after"]) for a in result["answers"]] == [
+        (c, after) for c in configurations for after in ("read", "mix")
+    ]
+    for found in result["answers"]:
+        assert (found["differ"], found["failed"], found["stale"]) == ([], [], []), found
+    report = written.with_suffix(".md").read_text()
+    assert "| replica+cluster | read | on |" in report
+    assert "| single | mix | on |" in report
