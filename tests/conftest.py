@@ -189,23 +189,29 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         await database.disconnect()
 
 
+def app_settings(database_url: str, redis_url: str, **overrides: Any) -> Settings:
+    """Settings for an app on `database_url` with a cache namespace of its own: what the
+    `settings` fixture gives each test, and what a module builds its shared app from
+    (starting one app per test costs more than many tests)."""
+    defaults: dict[str, Any] = {
+        # SQL counts and database failures are about the database: tests see it through a
+        # cold cache; tests/services/test_caching_api.py turns the cache on.
+        "cache_enabled": False,
+        "cache_prefix": f"gwtest:{uuid.uuid4().hex[:8]}",
+        "db_pool_min_size": 0,
+        "jwt_secret": TEST_JWT_SECRET,
+        # Generous, so only the tests about rate limits ever meet them (they lower these).
+        "rate_limit_per_minute": 100_000,
+        "login_failures_per_account": 10_000,
+        "login_failures_per_address": 10_000,
+    }
+    return Settings(database_url=database_url, redis_url=redis_url, **{**defaults, **overrides})
+
+
 @pytest.fixture
 def settings(database_url: str, redis_url: str) -> Settings:
     """Settings for an app on this module's database and a per-test cache namespace."""
-    return Settings(
-        # SQL counts and database failures are about the database: tests see it through a
-        # cold cache; tests/services/test_caching_api.py turns the cache on.
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
-        # Generous, so only the tests about rate limits ever meet them (they lower these).
-        rate_limit_per_minute=100_000,
-        login_failures_per_account=10_000,
-        login_failures_per_address=10_000,
-    )
+    return app_settings(database_url, redis_url)
 
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 60

@@ -9,7 +9,6 @@ import argparse
 import io
 import logging
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from gateway.cli import compare
 from gateway.compare.catalogue import SCENARIOS
 from gateway.compare.network import PROFILES
 from gateway.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, run_sql
+from tests.conftest import app_settings, run_sql
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -40,13 +39,11 @@ def closed_port() -> int:
 def served(database_url: str, redis_url: str) -> Iterator[str]:
     """A gateway served by compare's own in-process server, on a few tags."""
     run_sql(database_url, "INSERT INTO tags (name) SELECT 'tag-' || n FROM generate_series(1, 3) n")
-    settings = Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    settings = app_settings(
+        database_url,
+        redis_url,
         rate_limit_per_minute=1_000_000,
+        cache_enabled=True,
     )
     # compare quiets these loggers for its progress bar; the rest of the session gets them back.
     loggers = [logging.getLogger(name) for name in ("gateway.access", "uvicorn.error", "httpx")]

@@ -3,15 +3,13 @@ and which stay top-level, the Role enum, and the me/user lookups (reference path
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from gateway.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, Actors, reference
+from tests.conftest import Actors, app_settings, reference
 from tests.support import gql
 
 pytestmark = pytest.mark.anyio
@@ -23,27 +21,9 @@ LOGIN = f"""mutation($input: LoginInput!) {{ login(input: $input) {{
     {SESSION} errors {{ code }} }} }}"""
 
 
-def module_settings(database_url: str, redis_url: str, **overrides: Any) -> Settings:
-    """The conftest's test settings, for an app shared by the module: starting one per test
-    costs more than the tests. Its cache is off and its limits generous, so tests sharing it
-    do not see each other through it."""
-    return Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_enabled=False,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
-        rate_limit_per_minute=100_000,
-        login_failures_per_account=10_000,
-        login_failures_per_address=10_000,
-        **overrides,
-    )
-
-
 @pytest.fixture(scope="module")
 async def ref(database_url: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with reference(module_settings(database_url, redis_url)) as http:
+    async with reference(app_settings(database_url, redis_url)) as http:
         yield http
 
 

@@ -4,7 +4,6 @@ and invalid queries and mutations, anonymous and as an admin, never answer 5xx."
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,8 +17,8 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, queries
 
 from gateway.app import create_app
-from gateway.settings import PROJECT_ROOT, Settings
-from tests.conftest import TEST_JWT_SECRET, Actors
+from gateway.settings import PROJECT_ROOT
+from tests.conftest import Actors, app_settings
 
 SCHEMA = (PROJECT_ROOT / "schema.graphql").read_text()
 T = TypeVar("T")
@@ -50,13 +49,9 @@ class Gateway:
 
 @pytest.fixture(scope="module")
 def gateway(database_url: str, redis_url: str) -> Iterator[Gateway]:
-    config = Settings(
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    config = app_settings(
+        database_url,
+        redis_url,
         rate_limit_per_minute=10_000_000,
         login_failures_per_address=10_000_000,
     )

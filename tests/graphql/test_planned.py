@@ -7,7 +7,6 @@ root lookup at its response key, capped errors, and an error per root when the d
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,8 +21,8 @@ from gateway.graphql.planned import Bound, PlannedQueries
 from gateway.graphql.protection import coerce_variables
 from gateway.graphql.schema import build_schema
 from gateway.principal import ANONYMOUS, Principal
-from gateway.settings import PROJECT_ROOT, Settings
-from tests.conftest import TEST_JWT_SECRET, app_client, reference, run_sql
+from gateway.settings import PROJECT_ROOT
+from tests.conftest import app_client, app_settings, reference, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -262,24 +261,6 @@ def test_a_failed_non_null_root_makes_data_null() -> None:
 # -- answers over HTTP: one statement, errors as the resolvers give them -------------------------
 
 
-def module_settings(database_url: str, redis_url: str, **overrides: Any) -> Settings:
-    """The conftest's test settings, for an app shared by the module: starting one per test
-    costs more than the tests. Its cache is off and its limits generous, so tests sharing it
-    do not see each other through it."""
-    return Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_enabled=False,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
-        rate_limit_per_minute=100_000,
-        login_failures_per_account=10_000,
-        login_failures_per_address=10_000,
-        **overrides,
-    )
-
-
 @pytest.fixture(scope="module")
 def catalogue(database_url: str) -> str:
     run_sql(
@@ -298,13 +279,13 @@ def catalogue(database_url: str) -> str:
 
 @pytest.fixture(scope="module")
 async def planner(catalogue: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(module_settings(catalogue, redis_url)) as http:
+    async with app_client(app_settings(catalogue, redis_url)) as http:
         yield http
 
 
 @pytest.fixture(scope="module")
 async def resolvers(catalogue: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with reference(module_settings(catalogue, redis_url)) as http:
+    async with reference(app_settings(catalogue, redis_url)) as http:
         yield http
 
 
@@ -375,7 +356,7 @@ async def test_missing_lookups_past_the_error_cap_end_with_a_notice(
     catalogue: str, redis_url: str
 ) -> None:
     text = "{ " + " ".join(f'p{i}: product(id: "{900 + i}") {{ id }}' for i in range(5)) + " }"
-    async with app_client(module_settings(catalogue, redis_url, graphql_max_errors=3)) as http:
+    async with app_client(app_settings(catalogue, redis_url, graphql_max_errors=3)) as http:
         response = await post(http, text)
     body = orjson.loads(response.content)
     assert response.headers["x-query-count"] == "1"

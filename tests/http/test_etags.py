@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from gateway.http import etags
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from tests.conftest import TEST_JWT_SECRET, app_client, run_sql
+from tests.conftest import TEST_JWT_SECRET, app_client, app_settings, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -40,13 +39,9 @@ def shop(database_url: str) -> str:
 
 @pytest.fixture(scope="module")
 async def api(shop: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        cache_enabled=False,
-        database_url=shop,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    settings = app_settings(
+        shop,
+        redis_url,
         rate_limit_per_minute=1_000_000,
     )
     async with app_client(settings) as http:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +13,7 @@ from gateway.rest import OPERATIONS
 from gateway.rest.spec import Operation
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from tests.conftest import TEST_JWT_SECRET, app_client
+from tests.conftest import TEST_JWT_SECRET, app_client, app_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -23,13 +22,9 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture(scope="module")
 async def api(database_url: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    settings = app_settings(
+        database_url,
+        redis_url,
         rate_limit_per_minute=1_000_000,
         login_failures_per_address=1_000_000,
     )

@@ -12,8 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from gateway.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, app_client
+from tests.conftest import app_client, app_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -32,13 +31,9 @@ async def api(database_url: str, redis_url: str) -> AsyncIterator[httpx.AsyncCli
         )
     finally:
         await conn.close()
-    settings = Settings(
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    settings = app_settings(
+        database_url,
+        redis_url,
         rate_limit_per_minute=1_000_000,
     )
     async with app_client(settings) as http:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import re
-import uuid
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,8 +48,8 @@ from hypothesis_graphql import queries
 
 from gateway.app import create_app
 from gateway.reads.model import MODEL
-from gateway.settings import PROJECT_ROOT, Settings
-from tests.conftest import TEST_JWT_SECRET, Actors
+from gateway.settings import PROJECT_ROOT
+from tests.conftest import Actors, app_settings
 from tests.db.test_seed import run_seed
 
 SCHEMA_TEXT = (PROJECT_ROOT / "schema.graphql").read_text()
@@ -137,13 +136,9 @@ def pair(database_url: str, redis_url: str) -> Iterator[Pair]:
     loop = asyncio.new_event_loop()
     loop.run_until_complete(run_seed(database_url))
     loop.run_until_complete(_execute(database_url, EXTRA))
-    config = Settings(
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    config = app_settings(
+        database_url,
+        redis_url,
         rate_limit_per_minute=10_000_000,
         login_failures_per_address=10_000_000,
     )

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from gateway.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, Actors, app_client, reference
+from tests.conftest import Actors, app_client, app_settings, reference
 
 pytestmark = pytest.mark.anyio
 
@@ -23,17 +23,7 @@ ACCOUNT_KEYS = {"id", "email", "display_name", "role", "created_at"}
 
 @pytest.fixture(scope="module")
 def module_settings(database_url: str, redis_url: str) -> Settings:
-    return Settings(
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
-        rate_limit_per_minute=1_000_000,
-        login_failures_per_account=10_000,
-        login_failures_per_address=10_000,
-    )
+    return app_settings(database_url, redis_url, rate_limit_per_minute=1_000_000)
 
 
 @pytest.fixture(scope="module")

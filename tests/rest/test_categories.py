@@ -4,14 +4,13 @@ category, 201/200/204 on writes, and 405 with Allow."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from gateway.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, Actors, app_client, reference, run_sql
+from tests.conftest import Actors, app_client, app_settings, reference, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -29,13 +28,9 @@ INSERT INTO products (sku, name, price, stock, category_id) VALUES ('R-1', 'Rug'
 @pytest.fixture(scope="module")
 def module_settings(database_url: str, redis_url: str) -> Settings:
     run_sql(database_url, SHOP)
-    return Settings(
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    return app_settings(
+        database_url,
+        redis_url,
         rate_limit_per_minute=1_000_000,
     )
 

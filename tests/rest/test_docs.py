@@ -4,7 +4,6 @@ with its media type."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from importlib.metadata import version
 
@@ -13,8 +12,7 @@ import pytest
 
 from gateway.rest import OPERATIONS
 from gateway.rest.docs import ASSETS, openapi_document
-from gateway.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, app_client
+from tests.conftest import app_client, app_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -23,13 +21,12 @@ PUBLIC = "https://api.example.com"
 
 @pytest.fixture(scope="module")
 async def api(database_url: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    settings = app_settings(
+        database_url,
+        redis_url,
         public_url=PUBLIC,
+        cache_enabled=True,
+        rate_limit_per_minute=600,
     )
     async with app_client(settings) as http:
         yield http

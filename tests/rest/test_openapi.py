@@ -8,7 +8,6 @@ server error, no status, header, content type or body the document does not desc
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +27,7 @@ from gateway.services import product_lists
 from gateway.services.orders import TRANSITIONS
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from tests.conftest import TEST_JWT_SECRET, run_sql
+from tests.conftest import TEST_JWT_SECRET, app_settings, run_sql
 
 SEED = """
 INSERT INTO categories (slug, name) VALUES ('home', 'Home');
@@ -174,13 +173,9 @@ def app(database_url: str, redis_url: str) -> Iterator[Starlette]:
 
     run_sql(database_url, SEED)
     app = create_app(
-        Settings(
-            cache_enabled=False,
-            database_url=database_url,
-            redis_url=redis_url,
-            cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-            db_pool_min_size=0,
-            jwt_secret=TEST_JWT_SECRET,
+        app_settings(
+            database_url,
+            redis_url,
             rate_limit_per_minute=1_000_000,
             login_failures_per_address=1_000_000,
         )

@@ -4,14 +4,20 @@ placing, the cancel and status routes, 404 for another customer's order, 405 wit
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from gateway.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, Actor, Actors, app_client, reference, run_sql
+from tests.conftest import (
+    Actor,
+    Actors,
+    app_client,
+    app_settings,
+    reference,
+    run_sql,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -28,13 +34,9 @@ def module_settings(database_url: str, redis_url: str) -> Settings:
         VALUES ('LAMP', 'Lamp', 10, 1000, 1), ('RUG', 'Rug', 25.5, 1000, 1);
         """,
     )
-    return Settings(
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    return app_settings(
+        database_url,
+        redis_url,
         rate_limit_per_minute=1_000_000,
     )
 

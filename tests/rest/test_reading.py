@@ -4,7 +4,6 @@ row is absent, and the bounded memory of read shapes (one per shape, not per val
 
 from __future__ import annotations
 
-import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any, cast
@@ -15,7 +14,7 @@ import pytest
 from gateway.principal import ANONYMOUS, Principal
 from gateway.rest import reading
 from gateway.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, Actors, app_client, run_sql
+from tests.conftest import Actors, app_client, app_settings, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -31,13 +30,9 @@ def module_settings(database_url: str, redis_url: str) -> Settings:
         SELECT 'P-' || n, 'Lamp ' || n, n, n, 1 FROM generate_series(1, 3) n;
         """,
     )
-    return Settings(
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    return app_settings(
+        database_url,
+        redis_url,
         rate_limit_per_minute=1_000_000,
     )
 

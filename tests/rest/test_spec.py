@@ -29,7 +29,7 @@ from gateway.rest.spec import (
 )
 from gateway.rest.tags import TagListQuery
 from gateway.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, Actors, app_client, run_sql
+from tests.conftest import Actors, app_client, app_settings, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -37,13 +37,9 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture(scope="module")
 def module_settings(database_url: str, redis_url: str) -> Settings:
     run_sql(database_url, "INSERT INTO tags (name) VALUES ('bright'), ('warm'), ('cold')")
-    return Settings(
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    return app_settings(
+        database_url,
+        redis_url,
         rate_limit_per_minute=1_000_000,
         public_url="https://shop.example.com",
     )

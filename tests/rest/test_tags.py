@@ -3,14 +3,13 @@ representations on both read paths, fields= names, 201 with Location and 204 on 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from gateway.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, Actors, app_client, reference, run_sql
+from tests.conftest import Actors, app_client, app_settings, reference, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -18,13 +17,9 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture(scope="module")
 def module_settings(database_url: str, redis_url: str) -> Settings:
     run_sql(database_url, "INSERT INTO tags (name) VALUES ('warm'), ('bright'), ('cold')")
-    return Settings(
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    return app_settings(
+        database_url,
+        redis_url,
         rate_limit_per_minute=1_000_000,
     )
 

@@ -19,7 +19,7 @@ from gateway.cache import MemoryCache
 from gateway.services.idempotency import IdempotencyStore, fingerprint
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
-from tests.conftest import TEST_JWT_SECRET, app_client, run_sql
+from tests.conftest import TEST_JWT_SECRET, app_client, app_settings, run_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -38,13 +38,9 @@ def settings_for_module(database_url: str, redis_url: str) -> Settings:
             ('b@example.com', 'B', '!', 'customer');
         """,
     )
-    return Settings(
-        cache_enabled=False,
-        database_url=database_url,
-        redis_url=redis_url,
-        cache_prefix=f"gwtest:{uuid.uuid4().hex[:8]}",
-        db_pool_min_size=0,
-        jwt_secret=TEST_JWT_SECRET,
+    return app_settings(
+        database_url,
+        redis_url,
         rate_limit_per_minute=1_000_000,
     )
 
