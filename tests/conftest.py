@@ -23,9 +23,13 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from gateway.app import create_app
+from gateway.cache import Cache
 from gateway.cli.embedded import EmbeddedPostgres, EmbeddedRedis
 from gateway.db import Database, statements
 from gateway.db.migrations import migrate
+from gateway.services.caching import ReadCache
+from gateway.services.ratelimit import RateLimiter
+from gateway.services.resources import Resources
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.tokens import TokenIssuer
 
@@ -215,6 +219,23 @@ def settings(database_url: str, redis_url: str) -> Settings:
 
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 60
+
+
+def service_resources(
+    cache: Cache, settings: Settings, *, db: Database | None = None, limit: int = 1000
+) -> Resources:
+    """Process resources for calling services directly, as the lifespan builds them: `cache`
+    under the settings' prefix, reads cached as the settings say, and `db` (or a database
+    that is never connected, for services that need none)."""
+    prefix = settings.cache_prefix
+    return Resources(
+        settings=settings,
+        db=db or Database("postgresql://unused@127.0.0.1:1/unused", {}),
+        cache=cache,
+        tokens=TokenIssuer(TEST_JWT_SECRET, issuer="i", audience="a", ttl=60),
+        limiter=RateLimiter(cache, prefix=prefix, general=limit),
+        reads=ReadCache(cache, prefix, enabled=settings.cache_enabled),
+    )
 
 
 @dataclass(frozen=True)

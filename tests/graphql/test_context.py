@@ -11,12 +11,9 @@ from gateway.cache.memory import MemoryCache
 from gateway.db import Database
 from gateway.graphql.context import Context
 from gateway.principal import ANONYMOUS
-from gateway.services.caching import ReadCache
-from gateway.services.ratelimit import RateLimiter
 from gateway.services.resources import Resources
 from gateway.settings import Settings
-from gateway.tokens import TokenIssuer
-from tests.conftest import STATEMENTS, TEST_JWT_SECRET
+from tests.conftest import STATEMENTS, service_resources
 
 pytestmark = pytest.mark.anyio
 
@@ -26,14 +23,8 @@ def resources(settings: Settings) -> Resources:
     """Resources the loaders here never touch: nothing is opened."""
     assert settings.database_url is not None
     store = MemoryCache()
-    return Resources(
-        settings=settings,
-        db=Database(settings.database_url, STATEMENTS, min_size=0, max_size=1),
-        cache=store,
-        tokens=TokenIssuer(TEST_JWT_SECRET, issuer="t", audience="t", ttl=60),
-        limiter=RateLimiter(store, prefix="t", general=10),
-        reads=ReadCache(store, "t", enabled=False),
-    )
+    db = Database(settings.database_url, STATEMENTS, min_size=0, max_size=1)
+    return service_resources(store, settings, db=db, limit=10)  # the cache off, as `settings`
 
 
 class Batches:

@@ -17,12 +17,9 @@ from gateway.db import Database
 from gateway.graphql.context import Context
 from gateway.graphql.execution import Engine, Rejected
 from gateway.graphql.schema import build_schema
-from gateway.services.caching import ReadCache
-from gateway.services.ratelimit import RateLimiter
 from gateway.services.resources import Resources
 from gateway.settings import Settings
-from gateway.tokens import TokenIssuer
-from tests.conftest import STATEMENTS, TEST_JWT_SECRET, run_sql
+from tests.conftest import STATEMENTS, run_sql, service_resources
 
 pytestmark = pytest.mark.anyio
 T = TypeVar("T")
@@ -54,14 +51,7 @@ async def opened(settings: Settings) -> AsyncIterator[Resources]:
     await db.connect()
     store = cache.connect(settings.redis_url, timeout=1.0)
     try:
-        yield Resources(
-            settings=settings,
-            db=db,
-            cache=store,
-            tokens=TokenIssuer(TEST_JWT_SECRET, issuer="t", audience="t", ttl=60),
-            limiter=RateLimiter(store, prefix=settings.cache_prefix, general=1000),
-            reads=ReadCache(store, settings.cache_prefix, enabled=False),
-        )
+        yield service_resources(store, replace(settings, cache_enabled=False), db=db)
     finally:
         await store.close()
         await db.disconnect()

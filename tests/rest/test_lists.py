@@ -10,7 +10,6 @@ import orjson
 from starlette.requests import Request
 
 from gateway.cache import MemoryCache
-from gateway.db import Database
 from gateway.http import etags
 from gateway.reads.pagination import Page
 from gateway.rest.lists import (
@@ -21,12 +20,8 @@ from gateway.rest.lists import (
     sparse,
     tagged,
 )
-from gateway.services.caching import ReadCache
-from gateway.services.ratelimit import RateLimiter
-from gateway.services.resources import Resources
 from gateway.settings import Settings
-from gateway.tokens import TokenIssuer
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import service_resources
 
 ITEM = {"id": 1, "name": "Lamp", "price": 2.5, "category": {"id": 3}}
 
@@ -34,14 +29,8 @@ ITEM = {"id": 1, "name": "Lamp", "price": 2.5, "category": {"id": 3}}
 def request(path: str, query: str = "", public_url: str | None = None) -> Request:
     """A request as the pipeline hands it on: its resources in the scope's state."""
     cache = MemoryCache()
-    resources = Resources(
-        settings=Settings(public_url=public_url),
-        db=Database("postgresql://nobody@127.0.0.1:1/none", {}),
-        cache=cache,
-        tokens=TokenIssuer(TEST_JWT_SECRET, issuer="t", audience="t", ttl=60),
-        limiter=RateLimiter(cache, prefix="t", general=1),
-        reads=ReadCache(cache, "t", enabled=False),
-    )
+    settings = Settings(public_url=public_url, cache_prefix="t", cache_enabled=False)
+    resources = service_resources(cache, settings, limit=1)
     scope = {
         "type": "http",
         "path": path,

@@ -13,12 +13,9 @@ import pytest
 from gateway.cache import Cache, MemoryCache, RedisCache
 from gateway.db import Database
 from gateway.services import health
-from gateway.services.caching import ReadCache
-from gateway.services.ratelimit import RateLimiter
 from gateway.services.resources import Resources
 from gateway.settings import Settings
-from gateway.tokens import TokenIssuer
-from tests.conftest import STATEMENTS, TEST_JWT_SECRET
+from tests.conftest import STATEMENTS, TEST_JWT_SECRET, service_resources
 from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
@@ -29,13 +26,10 @@ class opened:
 
     def __init__(self, database_url: str, cache: Cache) -> None:
         prefix = f"gwtest:{uuid.uuid4().hex[:8]}"
-        self.resources = Resources(
-            settings=Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET),
+        self.resources = service_resources(
+            cache,
+            Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET),
             db=Database(database_url, STATEMENTS, min_size=0, max_size=1, pool_timeout=1),
-            cache=cache,
-            tokens=TokenIssuer(TEST_JWT_SECRET, issuer="i", audience="a", ttl=60),
-            limiter=RateLimiter(cache, prefix=prefix, general=1000),
-            reads=ReadCache(cache, prefix),
         )
 
     async def __aenter__(self) -> Resources:

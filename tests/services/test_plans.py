@@ -30,12 +30,9 @@ from gateway.reads.shape import (
     Window,
 )
 from gateway.services import plans
-from gateway.services.caching import ReadCache
-from gateway.services.ratelimit import RateLimiter
 from gateway.services.resources import Resources
 from gateway.settings import Settings
-from gateway.tokens import TokenIssuer
-from tests.conftest import STATEMENTS, TEST_JWT_SECRET, run_sql
+from tests.conftest import STATEMENTS, TEST_JWT_SECRET, run_sql, service_resources
 
 pytestmark = pytest.mark.anyio
 
@@ -61,14 +58,8 @@ async def resources(shop: str, redis_url: str) -> AsyncIterator[Resources]:
     cache = RedisCache(redis_url, timeout=0.5)
     db = Database(shop, STATEMENTS, min_size=0, max_size=2)
     await db.connect()
-    resources = Resources(
-        settings=Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET),
-        db=db,
-        cache=cache,
-        tokens=TokenIssuer(TEST_JWT_SECRET, issuer="i", audience="a", ttl=60),
-        limiter=RateLimiter(cache, prefix=prefix, general=1000),
-        reads=ReadCache(cache, prefix),
-    )
+    settings = Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET)
+    resources = service_resources(cache, settings, db=db)
     yield resources
     await resources.reads.close()
     await cache.close()

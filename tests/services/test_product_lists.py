@@ -20,13 +20,10 @@ from gateway.db import Database
 from gateway.errors import InvalidParameter, NotFound
 from gateway.reads.pagination import Page
 from gateway.services import product_lists
-from gateway.services.caching import ReadCache
 from gateway.services.products import Product
-from gateway.services.ratelimit import RateLimiter
 from gateway.services.resources import Resources
 from gateway.settings import Settings
-from gateway.tokens import TokenIssuer
-from tests.conftest import STATEMENTS, TEST_JWT_SECRET, run_sql
+from tests.conftest import STATEMENTS, TEST_JWT_SECRET, run_sql, service_resources
 
 pytestmark = pytest.mark.anyio
 
@@ -63,14 +60,8 @@ async def resources(shop: str, redis_url: str) -> AsyncIterator[Resources]:
     db = Database(shop, STATEMENTS, min_size=0, max_size=2)
     await db.connect()
     # The cache off, so every call shows the statements it costs.
-    yield Resources(
-        settings=Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET, cache_enabled=False),
-        db=db,
-        cache=cache,
-        tokens=TokenIssuer(TEST_JWT_SECRET, issuer="i", audience="a", ttl=60),
-        limiter=RateLimiter(cache, prefix=prefix, general=1000),
-        reads=ReadCache(cache, prefix, enabled=False),
-    )
+    settings = Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET, cache_enabled=False)
+    yield service_resources(cache, settings, db=db)
     await cache.close()
     await db.disconnect()
 

@@ -17,14 +17,10 @@ import pytest
 
 from gateway import telemetry
 from gateway.cache import RedisCache
-from gateway.db import Database
 from gateway.services import shared_answers
-from gateway.services.caching import ReadCache
-from gateway.services.ratelimit import RateLimiter
 from gateway.services.resources import Resources
 from gateway.settings import Settings
-from gateway.tokens import TokenIssuer
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_JWT_SECRET, service_resources
 from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
@@ -35,14 +31,8 @@ PARTS: list[object] = ["schema-digest", "{ __schema { queryType { name } } }", N
 def _resources(cache: RedisCache, *, enabled: bool = True) -> Resources:
     # Answers here come from `run`, not SQL: a database that is never connected.
     prefix = f"gwtest:{uuid.uuid4().hex[:8]}"
-    return Resources(
-        settings=Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET),
-        db=Database("postgresql://unused@127.0.0.1:1/unused", {}),
-        cache=cache,
-        tokens=TokenIssuer(TEST_JWT_SECRET, issuer="i", audience="a", ttl=60),
-        limiter=RateLimiter(cache, prefix=prefix, general=1000),
-        reads=ReadCache(cache, prefix, enabled=enabled),
-    )
+    settings = Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET, cache_enabled=enabled)
+    return service_resources(cache, settings)
 
 
 @pytest.fixture

@@ -26,12 +26,9 @@ from gateway.errors import (
 from gateway.principal import ANONYMOUS, Principal
 from gateway.reads.pagination import Page
 from gateway.services import tags
-from gateway.services.caching import ReadCache
-from gateway.services.ratelimit import RateLimiter
 from gateway.services.resources import Resources
 from gateway.settings import Settings
-from gateway.tokens import TokenIssuer
-from tests.conftest import STATEMENTS, TEST_JWT_SECRET, run_sql
+from tests.conftest import STATEMENTS, TEST_JWT_SECRET, run_sql, service_resources
 
 pytestmark = pytest.mark.anyio
 
@@ -61,14 +58,8 @@ async def resources(shop: str, redis_url: str) -> AsyncIterator[Resources]:
     await db.connect()
     # The cache off: pages here are read right after writes, which the pipeline (not the
     # service) would retire.
-    yield Resources(
-        settings=Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET, cache_enabled=False),
-        db=db,
-        cache=cache,
-        tokens=TokenIssuer(TEST_JWT_SECRET, issuer="i", audience="a", ttl=60),
-        limiter=RateLimiter(cache, prefix=prefix, general=1000),
-        reads=ReadCache(cache, prefix, enabled=False),
-    )
+    settings = Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET, cache_enabled=False)
+    yield service_resources(cache, settings, db=db)
     await cache.close()
     await db.disconnect()
 

@@ -14,15 +14,11 @@ import redis.asyncio as redis_client
 
 from gateway import telemetry
 from gateway.cache import RedisCache
-from gateway.db import Database
 from gateway.services import traces
-from gateway.services.caching import ReadCache
-from gateway.services.ratelimit import RateLimiter
 from gateway.services.resources import Resources
 from gateway.settings import Settings
 from gateway.telemetry import RequestStats
-from gateway.tokens import TokenIssuer
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_JWT_SECRET, service_resources
 from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
@@ -30,14 +26,7 @@ pytestmark = pytest.mark.anyio
 
 def _resources(cache: RedisCache, prefix: str) -> Resources:
     # Records live in the cache alone: a database that is never connected.
-    return Resources(
-        settings=Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET),
-        db=Database("postgresql://unused@127.0.0.1:1/unused", {}),
-        cache=cache,
-        tokens=TokenIssuer(TEST_JWT_SECRET, issuer="i", audience="a", ttl=60),
-        limiter=RateLimiter(cache, prefix=prefix, general=1000),
-        reads=ReadCache(cache, prefix),
-    )
+    return service_resources(cache, Settings(cache_prefix=prefix, jwt_secret=TEST_JWT_SECRET))
 
 
 @pytest.fixture
