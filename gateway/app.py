@@ -201,11 +201,23 @@ class Gateway(Starlette):
         return app
 
 
+_collected = False
+"""Whether this process has collected once before freezing (the collector is the process's)."""
+
+
 def _settle_heap() -> None:
     """Take what start-up built (modules, the schema, statements, clients) out of the
     garbage collector's sight. They live as long as the process, yet every full collection
-    walked them all: a fifth of a worker's CPU under load went to the collector."""
-    gc.collect()
+    walked them all: a fifth of a worker's CPU under load went to the collector.
+
+    The first app of a process collects first, so no start-up garbage is frozen. An app
+    made again in the same process (tests, compare's own server) only freezes: a full
+    collection of a large heap costs more than starting the app, and what it freezes is
+    unfrozen when that app closes."""
+    global _collected
+    if not _collected:
+        gc.collect()
+        _collected = True
     gc.freeze()
 
 

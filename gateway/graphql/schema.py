@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from ariadne import load_schema_from_path, make_executable_schema
@@ -46,8 +47,19 @@ BINDABLES: list[SchemaBindable] = [
 
 def build_schema(path: Path, *, federation: bool = False) -> GraphQLSchema:
     """Load the SDL and bind resolvers; a resolver for a field not in the SDL fails here.
-    `federation`: as an Apollo Federation 2 subgraph (`gateway.graphql.federation`)."""
+    `federation`: as an Apollo Federation 2 subgraph (`gateway.graphql.federation`).
+
+    Built once per file version in a process: an app made again (tests, compare's own
+    server) shares the schema, which nothing changes once it is built."""
+    found = path.stat()
+    return _built(path.resolve(), found.st_mtime_ns, found.st_size, federation, tuple(BINDABLES))
+
+
+@functools.lru_cache(maxsize=4)
+def _built(
+    path: Path, mtime_ns: int, size: int, federation: bool, bindables: tuple[SchemaBindable, ...]
+) -> GraphQLSchema:
     type_defs = load_schema_from_path(str(path))
     if federation:
-        return federated_schema(type_defs, BINDABLES)
-    return make_executable_schema(type_defs, *BINDABLES, convert_names_case=True)
+        return federated_schema(type_defs, list(bindables))
+    return make_executable_schema(type_defs, *bindables, convert_names_case=True)

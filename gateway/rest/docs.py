@@ -7,11 +7,13 @@ assets below and the document.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
@@ -56,11 +58,11 @@ PAGE = """<!doctype html>
 
 def routes(*, public_url: str | None = None) -> list[Route]:
     """The document (built once, here) and the documentation page with its assets."""
-    spec = openapi_document(public_url=public_url)
+    spec = _encoded(public_url)
     folder = _assets_folder()
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(spec)
+        return Response(spec, media_type=JSONResponse.media_type)
 
     async def page(request: Request) -> Response:
         return HTMLResponse(PAGE)
@@ -79,8 +81,18 @@ def routes(*, public_url: str | None = None) -> list[Route]:
 
 
 def openapi_document(*, public_url: str | None = None) -> dict[str, Any]:
-    """The document as /openapi.json serves it (its server: `public_url`, else this host)."""
-    return document(OPERATIONS, version=_version(), server=public_url)
+    """The document as /openapi.json serves it (its server: `public_url`, else this host);
+    a copy of its own for the caller."""
+    found: dict[str, Any] = orjson.loads(_encoded(public_url))
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _encoded(public_url: str | None) -> bytes:
+    """The document's bytes, built once per server URL in a process: the declarations do
+    not change while it runs, and an app made again (tests, compare's own server) reuses
+    them rather than walk every model's JSON Schema again."""
+    return orjson.dumps(document(OPERATIONS, version=_version(), server=public_url))
 
 
 def _version() -> str:

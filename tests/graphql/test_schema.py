@@ -3,6 +3,8 @@ the SDL lacks stops start-up, and nested fields batch (no N+1)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from ariadne import ObjectType, SubscriptionType
@@ -137,3 +139,16 @@ async def test_nested_fields_cost_the_same_statements_for_5_and_50_rows(
     count = int(small.headers["x-query-count"])
     assert count == int(large.headers["x-query-count"])
     assert count <= 6, count
+
+
+def test_the_schema_is_built_once_per_version_of_its_file(tmp_path: Path) -> None:
+    # Apps made again in one process share the schema; an edited file is read again.
+    copy = tmp_path / "schema.graphql"
+    copy.write_text((PROJECT_ROOT / "schema.graphql").read_text())
+    first = build_schema(copy)
+    assert build_schema(copy) is first
+    assert build_schema(copy, federation=True) is not first
+    copy.write_text(copy.read_text() + '\n"""An edit."""\ntype Extra { note: String }\n')
+    edited = build_schema(copy)
+    assert edited is not first
+    assert "Extra" in edited.type_map and "Extra" not in first.type_map

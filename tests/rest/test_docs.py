@@ -89,3 +89,10 @@ async def test_the_documentation_is_read_only(api: httpx.AsyncClient) -> None:
     response = await api.post("/openapi.json")
     assert response.status_code == 405
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}
+
+
+def test_each_caller_gets_a_document_of_its_own() -> None:
+    # The document is built once per process; what a caller does to its copy stays there.
+    first = openapi_document()
+    first["paths"].clear()
+    assert openapi_document()["paths"]
