@@ -3,6 +3,7 @@ code and no SQL run; introspection and suggestions in both modes; the verdict ca
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -320,7 +321,9 @@ def test_verdicts_are_cached_per_document(schema: GraphQLSchema) -> None:
     assert documents.cache.hits == 2
 
 
-def test_the_cache_key_covers_schema_and_static_limits(schema: GraphQLSchema) -> None:
+def test_the_cache_key_covers_schema_and_static_limits(
+    schema: GraphQLSchema, tmp_path: Path
+) -> None:
     shared = VerdictCache()
     strict = Documents(schema, Limits(max_depth=2), cache=shared)
     loose = Documents(schema, Limits(), cache=shared)
@@ -330,7 +333,11 @@ def test_the_cache_key_covers_schema_and_static_limits(schema: GraphQLSchema) ->
     assert not loose.verdict(deep).errors
     assert not loose.verdict(INTROSPECTION).errors
     assert production.verdict(INTROSPECTION).errors
-    other = build_schema(PROJECT_ROOT / "schema.graphql")
+    # A schema of its own to change: build_schema shares one per file among its callers.
+    copy = tmp_path / "schema.graphql"
+    copy.write_text((PROJECT_ROOT / "schema.graphql").read_text())
+    other = build_schema(copy)
+    assert other is not schema
     other.query_type.fields.pop("tags")  # type: ignore[union-attr]
     changed = Documents(other, Limits(), cache=shared)
     assert not loose.verdict("{ tags { totalCount } }").errors
