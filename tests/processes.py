@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,19 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+# Ports the tests pick, as the benchmark picks them (re-exported for the tests).
+from bench.topology import free_port as free_port
+from bench.topology import port_open as port_open
 from gateway.settings import PROJECT_ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def base_env(**extra: str) -> dict[str, str]:
