@@ -29,7 +29,6 @@ import orjson
 from gateway import telemetry
 from gateway.cache import CacheUnavailable
 from gateway.reads import dependencies
-from gateway.services import caching
 from gateway.services.resources import Resources
 
 TTL = 60.0
@@ -56,9 +55,9 @@ async def respond(
     ):
         return await run()
     key = reads.key("gql", parts)
-    depends = dependencies.GENERATIONS
     try:
-        raw, current = await reads.snapshot(key, depends)
+        # Every table's generation and the epoch (`current` holds exactly those names).
+        raw, current = await reads.snapshot(key, dependencies.GENERATIONS)
     except CacheUnavailable:
         stats.cache_bypasses += 1
         return await run()
@@ -70,11 +69,10 @@ async def respond(
             return body
     # A miss is not counted: X-Cache then tells how the reads inside it fared.
     result = await run()
-    if "errors" in result or not set(depends) <= current.keys():
+    if "errors" in result:
         return result
     body = orjson.dumps(result)
     if len(body) <= MAX_BODY_BYTES:
-        names = sorted({*depends, caching.EPOCH})
-        header = orjson.dumps({name: current[name] for name in names})
+        header = orjson.dumps(current, option=orjson.OPT_SORT_KEYS)
         await reads.put(key, header + b"\n" + body, TTL)
     return result
