@@ -72,6 +72,7 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from gateway import telemetry
 from gateway.cache import Cache, CacheUnavailable, RedisCache
+from gateway.cache.listener import stop_if_cancelled
 
 log = logging.getLogger("gateway.cache.answers")
 
@@ -508,6 +509,7 @@ class Answers:
                 TimeoutError,
                 CacheUnavailable,
             ) as exc:
+                stop_if_cancelled(exc)
                 log.warning("answer announcements lost (%s); local cache off", exc)
             finally:
                 local.reset()

@@ -90,6 +90,7 @@ class Listener:
                 delay = 0.1
                 await self._read(pubsub)
             except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
+                stop_if_cancelled(exc)
                 log.warning("pub/sub connection lost (%s); reconnecting in %.1f s", exc, delay)
             finally:
                 self._pubsub = None
@@ -118,6 +119,18 @@ class Listener:
                 confirmation = self._confirmations.pop(channel, None)
                 if confirmation is not None and not confirmation.done():
                     confirmation.set_result(None)
+
+
+def stop_if_cancelled(error: BaseException) -> None:
+    """Raise CancelledError when this task was cancelled but `error` came out instead.
+
+    On Python 3.11 a timeout (asyncio.timeout, or redis-py's own) that expires as the task
+    is cancelled can turn the cancellation into a TimeoutError (the two race). A loop that
+    reconnects after errors would then go on for ever, and whoever awaits its end (the
+    app's shutdown) with it."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from error
 
 
 def _text(value: Any) -> str:

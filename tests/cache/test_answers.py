@@ -514,3 +514,19 @@ async def test_a_mutation_over_the_websocket_retires_what_it_touched(
         after = await http.get("/api/v1/products/35")
         assert not hit(after)
         assert after.json()["data"]["review_count"] == 1
+
+
+async def test_a_timeout_without_a_cancellation_is_not_taken_for_one() -> None:
+    # The reconnecting loops stop on a cancellation a timeout turned into an error, and only
+    # then (tests/cache/test_listener.py holds the loop that ends; this, the one that goes on).
+    from gateway.cache.listener import stop_if_cancelled
+
+    async def timed_out() -> str:
+        try:
+            async with asyncio.timeout(0.01):
+                await asyncio.sleep(1)
+        except TimeoutError as exc:
+            stop_if_cancelled(exc)  # returns: nobody cancelled this task
+        return "went on"
+
+    assert await asyncio.wait_for(asyncio.create_task(timed_out()), 5) == "went on"

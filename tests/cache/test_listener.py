@@ -148,3 +148,37 @@ async def test_channels_wanted_while_connecting_are_subscribed_once_connected(
         assert [await subscribers(client, name) for name in names] == [1, 1, 1]
     finally:
         await listener.close()
+
+
+async def test_close_ends_the_listener_when_a_timeout_swallowed_the_cancellation(
+    client: redis.Redis,
+) -> None:
+    # On Python 3.11 a timeout expiring as the task is cancelled can raise TimeoutError in
+    # place of the cancellation (redis-py's get_message, asyncio.timeout). The reconnecting
+    # loop used to take it for a lost connection and go on for ever, so the app's shutdown
+    # never ended (seen: a `gateway serve` that SIGTERM could not stop).
+    reading = asyncio.Event()
+
+    async def connect() -> Any:
+        pubsub = client.pubsub()
+        real = pubsub.get_message
+
+        async def get_message(**kwargs: Any) -> Any:
+            reading.set()
+            try:
+                return await real(**kwargs)
+            except asyncio.CancelledError:
+                raise TimeoutError from None  # what the race hands the loop
+
+        pubsub.get_message = get_message  # type: ignore[method-assign,assignment]
+        return pubsub
+
+    fanout = Fanout()
+    listener = Listener(connect, fanout, timeout=0.5)
+    name = channel()
+    _, is_first = fanout.add(name)
+    await listener.want(name, first=is_first)
+    await asyncio.wait_for(reading.wait(), 3)
+    closing = asyncio.ensure_future(listener.close())
+    done, _ = await asyncio.wait({closing}, timeout=5)
+    assert done == {closing}, "close() did not end: the loop took the cancellation for an error"
